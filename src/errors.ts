@@ -1,0 +1,49 @@
+/**
+ * One error hierarchy for the whole program. Callers branch on `code`, never on message text;
+ * the CLI prints `message` as one line and maps the code to an exit status.
+ */
+export type ErrorCode =
+  | "REF_INVALID"
+  | "CONFIG_INVALID"
+  | "DOCKERFILE_INVALID"
+  | "FILE_NOT_FOUND"
+  | "AUTH_DENIED"
+  | "AUTH_FAILED"
+  | "NOT_FOUND"
+  | "MANIFEST_INVALID"
+  | "MANIFEST_TOO_LARGE"
+  | "DIGEST_MISMATCH"
+  | "REGISTRY_ERROR"
+  | "NETWORK_ERROR"
+  | "TIMEOUT"
+  | "RATE_LIMITED"
+  | "BUILD_FAILED"
+  | "BUILDER_INCOMPATIBLE"
+  | "CACHE_INVALID"
+  | "LOCKED"
+  | "STATE_ERROR"
+  | "USAGE"
+  | "ABORTED";
+
+export class BasewarmError extends Error {
+  readonly code: ErrorCode;
+  /** Whether retrying the same operation may succeed (transport faults, 429, 5xx). */
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "BasewarmError";
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+export function isBasewarmError(err: unknown, code?: ErrorCode): err is BasewarmError {
+  return err instanceof BasewarmError && (code === undefined || err.code === code);
+}
+
+/** A one-line description of any thrown value, for reports and logs. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message.split("\n")[0] ?? err.message;
+  return String(err);
+}

@@ -1,0 +1,11 @@
+export {
+  Reference,
+  parseReference,
+  tryParseReference,
+  isValidRepositoryPath,
+  isValidRegistryHost,
+  isValidTag,
+  DEFAULT_REGISTRY,
+  type ReferenceParts,
+} from "./reference.js";
+export { digestProblem, isDigest, assertDigest, digestAlgorithm, type DigestAlgorithm } from "./digest.js";

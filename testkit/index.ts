@@ -1,0 +1,3 @@
+export * from "./registry-server.js";
+export * from "./token-issuer.js";
+export * from "./images.js";

@@ -1,0 +1,214 @@
+/**
+ * Real registry servers for tests, benchmarks and the demo: Debian's `docker-registry`
+ * (the CNCF distribution registry) on 127.0.0.1 and a free port, with a generated config
+ * in a temp dir, in one of three flavours: no auth, htpasswd Basic auth, Bearer token auth.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startTokenIssuer, type TokenIssuer, type Grant } from "./token-issuer.js";
+
+export type AuthFlavour = "none" | "basic" | "token";
+
+export interface TestUser {
+  username: string;
+  password: string;
+  /** Token flavour: which actions this user may get on which repositories (glob with `*`). */
+  grants?: Grant[];
+}
+
+export interface RegistryOptions {
+  auth?: AuthFlavour;
+  users?: TestUser[];
+  /** Token lifetime the issuer advertises, in seconds. */
+  tokenTtlSeconds?: number;
+  /** Keep data in this directory instead of a fresh temp dir. */
+  dataDir?: string;
+}
+
+export interface RegistryRequest {
+  method: string;
+  uri: string;
+  status: number;
+}
+
+export interface RunningRegistry {
+  /** `127.0.0.1:PORT`, usable as the registry part of a reference. */
+  host: string;
+  url: string;
+  auth: AuthFlavour;
+  users: TestUser[];
+  dir: string;
+  issuer?: TokenIssuer;
+  /** Requests the registry has answered so far, read from its JSON log. */
+  requests(): Promise<RegistryRequest[]>;
+  /** Forget requests logged so far (for counting one phase of a test). */
+  resetRequests(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_USER: TestUser = {
+  username: "warm",
+  password: "s3cret-test-password-Xq9",
+  grants: [{ repository: "*", actions: ["pull", "push"] }],
+};
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function htpasswdFile(users: TestUser[]): Promise<string> {
+  // Dynamic import: bcryptjs is a dev dependency and only the Basic flavour needs it.
+  const bcrypt = await import("bcryptjs");
+  const lines = users.map((u) => `${u.username}:${bcrypt.hashSync(u.password, 4)}`);
+  return lines.join("\n") + "\n";
+}
+
+function registryConfig(opts: { dataDir: string; port: number; auth: string }): string {
+  return [
+    "version: 0.1",
+    "log:",
+    "  level: info",
+    "  formatter: json",
+    "  accesslog:",
+    "    disabled: true",
+    "storage:",
+    "  filesystem:",
+    `    rootdirectory: ${opts.dataDir}`,
+    "  delete:",
+    "    enabled: true",
+    "  redirect:",
+    "    disable: true",
+    "http:",
+    `  addr: 127.0.0.1:${opts.port}`,
+    `  secret: basewarm-test-${opts.port}`,
+    opts.auth,
+  ].join("\n");
+}
+
+async function waitReady(url: string, child: ChildProcess, logPath: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      const log = await readFile(logPath, "utf8").catch(() => "");
+      throw new Error(`docker-registry exited with ${child.exitCode}: ${log.slice(-2000)}`);
+    }
+    try {
+      const res = await fetch(`${url}/v2/`);
+      await res.arrayBuffer();
+      if (res.status === 200 || res.status === 401) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`docker-registry at ${url} did not become ready in 15 s`);
+}
+
+export async function startRegistry(options: RegistryOptions = {}): Promise<RunningRegistry> {
+  const auth = options.auth ?? "none";
+  const users = options.users ?? (auth === "none" ? [] : [DEFAULT_USER]);
+  const dir = await mkdtemp(join(tmpdir(), "basewarm-registry-"));
+  const dataDir = options.dataDir ?? join(dir, "data");
+  await mkdir(dataDir, { recursive: true });
+
+  let issuer: TokenIssuer | undefined;
+  let authConfig = "";
+  if (auth === "basic") {
+    const path = join(dir, "htpasswd");
+    await writeFile(path, await htpasswdFile(users));
+    authConfig = ["auth:", "  htpasswd:", "    realm: basewarm-test", `    path: ${path}`].join("\n");
+  } else if (auth === "token") {
+    issuer = await startTokenIssuer({ dir, users, ...(options.tokenTtlSeconds === undefined ? {} : { ttlSeconds: options.tokenTtlSeconds }) });
+    authConfig = [
+      "auth:",
+      "  token:",
+      `    realm: ${issuer.realm}`,
+      `    service: ${issuer.service}`,
+      `    issuer: ${issuer.issuer}`,
+      `    rootcertbundle: ${issuer.certPath}`,
+    ].join("\n");
+  }
+
+  // A port can be taken between freePort() and the registry's bind; retry a few times.
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const configPath = join(dir, "config.yml");
+    await writeFile(configPath, registryConfig({ dataDir, port, auth: authConfig }));
+    const logPath = join(dir, `registry-${attempt}.log`);
+    const log = createWriteStream(logPath);
+    const child = spawn("docker-registry", ["serve", configPath], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.pipe(log);
+    child.stderr.pipe(log);
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await waitReady(url, child, logPath);
+    } catch (err) {
+      child.kill("SIGKILL");
+      if (attempt < 3) continue;
+      await issuer?.stop();
+      throw err;
+    }
+    let skipLines = 0;
+    const readRequests = async (): Promise<RegistryRequest[]> => {
+      const text = await readFile(logPath, "utf8");
+      const out: RegistryRequest[] = [];
+      for (const line of text.split("\n")) {
+        if (!line.startsWith("{")) continue;
+        let entry: Record<string, unknown>;
+        try {
+          entry = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          continue;
+        }
+        const method = entry["http.request.method"];
+        const msg = entry["msg"];
+        if (typeof method !== "string" || typeof msg !== "string" || !msg.startsWith("response completed")) continue;
+        out.push({ method, uri: String(entry["http.request.uri"]), status: Number(entry["http.response.status"]) });
+      }
+      return out;
+    };
+    const running: RunningRegistry = {
+      host: `127.0.0.1:${port}`,
+      url,
+      auth,
+      users,
+      dir,
+      async requests() {
+        // The registry writes its log line after the response; give it a moment to land.
+        await new Promise((r) => setTimeout(r, 100));
+        return (await readRequests()).slice(skipLines);
+      },
+      async resetRequests() {
+        await new Promise((r) => setTimeout(r, 100));
+        skipLines = (await readRequests()).length;
+      },
+      async stop() {
+        if (child.exitCode === null) {
+          const exited = new Promise((r) => child.once("exit", r));
+          child.kill("SIGTERM");
+          const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+          await exited;
+          clearTimeout(timer);
+        }
+        log.end();
+        await issuer?.stop();
+        if (options.dataDir === undefined) await rm(dir, { recursive: true, force: true });
+      },
+    };
+    if (issuer) running.issuer = issuer;
+    return running;
+  }
+}
