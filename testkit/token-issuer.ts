@@ -31,8 +31,8 @@ export interface TokenIssuer {
   certPath: string;
   /** Every token request seen, in order. */
   log: TokenRequestRecord[];
-  /** Lifetime of tokens issued from now on. */
-  setTtl(seconds: number): void;
+  /** Lifetime of tokens issued from now on; `advertised` makes `expires_in` lie (expiry tests). */
+  setTtl(seconds: number, advertised?: number): void;
   stop(): Promise<void>;
 }
 
@@ -76,6 +76,7 @@ export async function startTokenIssuer(opts: {
   const service = "basewarm-test-registry";
   const issuerName = "basewarm-test-issuer";
   let ttl = opts.ttlSeconds ?? 300;
+  let advertisedTtl: number | undefined;
   const log: TokenRequestRecord[] = [];
 
   const sign = (claims: Record<string, unknown>): string => {
@@ -128,7 +129,7 @@ export async function startTokenIssuer(opts: {
     });
     log.push({ account, scopes, granted: access, status: 200 });
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ token, access_token: token, expires_in: ttl, issued_at: new Date(now * 1000).toISOString() }));
+    res.end(JSON.stringify({ token, access_token: token, expires_in: advertisedTtl ?? ttl, issued_at: new Date(now * 1000).toISOString() }));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
@@ -139,8 +140,9 @@ export async function startTokenIssuer(opts: {
     issuer: issuerName,
     certPath,
     log,
-    setTtl(seconds) {
+    setTtl(seconds, advertised) {
       ttl = seconds;
+      advertisedTtl = advertised;
     },
     stop: () => new Promise<void>((resolve) => {
       server.closeAllConnections();

@@ -1,0 +1,390 @@
+/**
+ * The OCI Distribution API (distribution-spec v1.1) for basewarm: manifests and blobs by
+ * repository, with exact bytes, verified digests and streaming bodies.
+ */
+import { createHash } from "node:crypto";
+import { PassThrough, type Readable } from "node:stream";
+import { BasewarmError, isBasewarmError } from "../errors.js";
+import { digestAlgorithm, isDigest, Reference } from "../reference/index.js";
+import { bareMediaType, MANIFEST_ACCEPT, MEDIA_TYPES } from "./media-types.js";
+import { Transport, type RegistryResponse, type TransportOptions } from "./transport.js";
+
+/** A repository in a registry: what every blob and manifest call is scoped to. */
+export interface RepositoryRef {
+  registry: string;
+  repository: string;
+}
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+}
+
+export interface Manifest extends Descriptor {
+  bytes: Buffer;
+}
+
+/** Manifests are small documents; anything bigger is refused (as registries do). */
+export const MANIFEST_SIZE_LIMIT = 4 * 1024 * 1024;
+/** Blobs above this size are uploaded in chunks (PATCH) rather than one PUT. */
+export const DEFAULT_CHUNKED_THRESHOLD = 512 * 1024 * 1024;
+export const DEFAULT_CHUNK_SIZE = 32 * 1024 * 1024;
+
+export interface ClientOptions extends TransportOptions {
+  chunkedThreshold?: number;
+  chunkSize?: number;
+}
+
+export type MountResult = { mounted: true } | { mounted: false; location: string };
+
+function repoLabel(repo: RepositoryRef): string {
+  return `${repo.registry}/${repo.repository}`;
+}
+
+function pullScope(repo: RepositoryRef): string {
+  return `repository:${repo.repository}:pull`;
+}
+
+function pushScope(repo: RepositoryRef): string {
+  return `repository:${repo.repository}:pull,push`;
+}
+
+export function digestOf(data: Buffer | string, algorithm: "sha256" | "sha384" | "sha512" = "sha256"): string {
+  return `${algorithm}:${createHash(algorithm).update(data).digest("hex")}`;
+}
+
+async function readCapped(response: RegistryResponse, limit: number, subject: string): Promise<Buffer> {
+  const length = Number(response.headers["content-length"] ?? "NaN");
+  if (!Number.isNaN(length) && length > limit) {
+    await response.body.dump().catch(() => undefined);
+    throw new BasewarmError("MANIFEST_TOO_LARGE", `manifest ${subject} is ${length} bytes, over the ${limit}-byte limit`);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of response.body) {
+    const buffer = chunk as Buffer;
+    total += buffer.length;
+    if (total > limit) {
+      response.body.destroy();
+      throw new BasewarmError("MANIFEST_TOO_LARGE", `manifest ${subject} is over the ${limit}-byte limit`);
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export class RegistryClient {
+  readonly transport: Transport;
+  private readonly chunkedThreshold: number;
+  private readonly chunkSize: number;
+
+  constructor(options: ClientOptions = {}) {
+    this.transport = new Transport(options);
+    this.chunkedThreshold = options.chunkedThreshold ?? DEFAULT_CHUNKED_THRESHOLD;
+    this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+
+  /** `GET /v2/`: checks the registry answers and learns its auth scheme. */
+  async ping(registry: string): Promise<void> {
+    const res = await this.transport.request({
+      host: registry, method: "GET", path: "/v2/", scopes: [], subject: registry,
+      accept: (s) => s === 200 || s === 401,
+    });
+    await res.body.dump();
+    if (res.status === 401) this.transport.auth.learn(registry, res.headers["www-authenticate"]);
+  }
+
+  /**
+   * HEAD a manifest by tag or digest. Undefined when it does not exist.
+   * A registry that omits `Docker-Content-Digest` on HEAD costs one GET instead.
+   */
+  async manifestHead(ref: Reference, accept: readonly string[] = MANIFEST_ACCEPT): Promise<Descriptor | undefined> {
+    const res = await this.transport.request({
+      host: ref.registry, method: "HEAD", path: `/v2/${ref.repository}/manifests/${ref.identifier}`,
+      headers: { accept: accept.join(", ") }, scopes: [ref.scope("pull")], subject: ref.toString(),
+      accept: (s) => (s >= 200 && s < 300) || s === 404,
+    });
+    await res.body.dump();
+    if (res.status === 404) return undefined;
+    const digest = res.headers["docker-content-digest"];
+    const mediaType = bareMediaType(res.headers["content-type"]);
+    const size = Number(res.headers["content-length"] ?? "NaN");
+    if (!digest || !isDigest(digest) || !mediaType || Number.isNaN(size)) {
+      const manifest = await this.manifestGet(ref, accept);
+      return { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
+    }
+    if (ref.digest !== undefined && digest !== ref.digest) {
+      throw new BasewarmError("DIGEST_MISMATCH", `manifest ${ref.toString()}: registry reports digest ${digest}`);
+    }
+    return { mediaType, digest, size };
+  }
+
+  /** GET a manifest with its exact bytes; the digest is verified against the reference or the header. */
+  async manifestGet(ref: Reference, accept: readonly string[] = MANIFEST_ACCEPT): Promise<Manifest> {
+    const res = await this.transport.request({
+      host: ref.registry, method: "GET", path: `/v2/${ref.repository}/manifests/${ref.identifier}`,
+      headers: { accept: accept.join(", ") }, scopes: [ref.scope("pull")], subject: ref.toString(),
+    });
+    const bytes = await readCapped(res, MANIFEST_SIZE_LIMIT, ref.toString());
+    const header = res.headers["docker-content-digest"];
+    const expected = ref.digest ?? (header && isDigest(header) ? header : undefined);
+    const algorithm = expected ? digestAlgorithm(expected) : "sha256";
+    const digest = digestOf(bytes, algorithm);
+    if (expected && digest !== expected) {
+      throw new BasewarmError("DIGEST_MISMATCH", `manifest ${ref.toString()}: received bytes hash to ${digest}, expected ${expected}; refusing to use it`, { retryable: true });
+    }
+    const mediaType = bareMediaType(res.headers["content-type"]) || sniffMediaType(bytes);
+    return { bytes, mediaType, digest: expected ?? digest, size: bytes.length };
+  }
+
+  /** PUT a manifest by tag or digest; returns the digest the registry stored. */
+  async manifestPut(repo: RepositoryRef, reference: string, manifest: { bytes: Buffer; mediaType: string }): Promise<string> {
+    const subject = `${repoLabel(repo)}${isDigest(reference) ? "@" : ":"}${reference}`;
+    const res = await this.transport.request({
+      host: repo.registry, method: "PUT", path: `/v2/${repo.repository}/manifests/${reference}`,
+      headers: { "content-type": manifest.mediaType }, body: manifest.bytes, scopes: [pushScope(repo)], subject,
+    });
+    await res.body.dump();
+    const digest = digestOf(manifest.bytes);
+    const stored = res.headers["docker-content-digest"];
+    if (stored && stored !== digest) {
+      throw new BasewarmError("DIGEST_MISMATCH", `manifest put ${subject}: registry stored ${stored}, expected ${digest}`);
+    }
+    return digest;
+  }
+
+  /** HEAD a blob: its size when the repository has it, undefined otherwise. */
+  async blobHead(repo: RepositoryRef, digest: string): Promise<number | undefined> {
+    const res = await this.transport.request({
+      host: repo.registry, method: "HEAD", path: `/v2/${repo.repository}/blobs/${digest}`,
+      scopes: [pullScope(repo)], subject: `${repoLabel(repo)}@${digest}`, followRedirects: true,
+      accept: (s) => (s >= 200 && s < 300) || s === 404,
+    });
+    await res.body.dump();
+    if (res.status === 404) return undefined;
+    const size = Number(res.headers["content-length"] ?? "NaN");
+    return Number.isNaN(size) ? 0 : size;
+  }
+
+  /** One GET of a blob from `offset` (a Range request when > 0). */
+  private async blobGetOnce(repo: RepositoryRef, digest: string, offset: number, signal?: AbortSignal): Promise<RegistryResponse> {
+    return this.transport.request({
+      host: repo.registry, method: "GET", path: `/v2/${repo.repository}/blobs/${digest}`,
+      headers: offset > 0 ? { range: `bytes=${offset}-` } : {}, scopes: [pullScope(repo)],
+      subject: `${repoLabel(repo)}@${digest}`, followRedirects: true, priority: "bulk",
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  /**
+   * Stream a blob. When the body breaks off, the rest is fetched with a Range request (or, if the
+   * registry ignores Range, the already-delivered prefix is skipped), up to `maxResumes` times.
+   * The digest is not checked here: the consumer hashes what it streams.
+   */
+  blobRead(repo: RepositoryRef, digest: string, options: { size?: number; maxResumes?: number; signal?: AbortSignal } = {}): Readable {
+    const maxResumes = options.maxResumes ?? 3;
+    const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+    const pump = async () => {
+      let delivered = 0;
+      let resumes = 0;
+      for (;;) {
+        const res = await this.blobGetOnce(repo, digest, delivered, options.signal);
+        let skip = 0;
+        if (delivered > 0 && res.status !== 206) skip = delivered; // Range ignored: full body again
+        try {
+          for await (const chunk of res.body) {
+            let buffer = chunk as Buffer;
+            if (skip > 0) {
+              const dropped = Math.min(skip, buffer.length);
+              skip -= dropped;
+              buffer = buffer.subarray(dropped);
+              if (buffer.length === 0) continue;
+            }
+            delivered += buffer.length;
+            if (!out.write(buffer)) await new Promise<void>((resolve) => out.once("drain", resolve));
+            if (out.destroyed) {
+              res.body.destroy();
+              return;
+            }
+          }
+          if (options.size !== undefined && delivered < options.size) {
+            throw Object.assign(new Error(`blob body ended after ${delivered} of ${options.size} bytes`), { code: "UND_ERR_RES_CONTENT_LENGTH_MISMATCH" });
+          }
+          out.end();
+          return;
+        } catch (err) {
+          if (out.destroyed || options.signal?.aborted || resumes >= maxResumes) throw err;
+          if (options.size !== undefined && delivered >= options.size) throw err;
+          resumes++;
+        }
+      }
+    };
+    pump().catch((err: unknown) => {
+      const wrapped = isBasewarmError(err) ? err : new BasewarmError("NETWORK_ERROR", `GET ${repoLabel(repo)}@${digest}: ${(err as Error).message}`, { cause: err, retryable: true });
+      out.destroy(wrapped);
+    });
+    return out;
+  }
+
+  /**
+   * Cross-repository mount (`POST /blobs/uploads/?mount=&from=`). The registry answers 201 when it
+   * mounted the blob and 202 with an upload session when it will not (other registry, no pull
+   * right on the source): the caller then uploads into that session.
+   */
+  async blobMount(repo: RepositoryRef, digest: string, fromRepository: string): Promise<MountResult> {
+    const from: RepositoryRef = { registry: repo.registry, repository: fromRepository };
+    const res = await this.transport.request({
+      host: repo.registry, method: "POST",
+      path: `/v2/${repo.repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(fromRepository)}`,
+      scopes: [pushScope(repo), pullScope(from)], subject: `${repoLabel(repo)}@${digest} (mount from ${fromRepository})`,
+      accept: (s) => s === 201 || s === 202,
+    });
+    await res.body.dump();
+    if (res.status === 201) return { mounted: true };
+    const location = res.headers["location"];
+    if (!location) throw new BasewarmError("REGISTRY_ERROR", `mount of ${digest} into ${repoLabel(repo)}: upload session without Location`);
+    return { mounted: false, location: new URL(location, res.url).toString() };
+  }
+
+  private async uploadStart(repo: RepositoryRef): Promise<string> {
+    const res = await this.transport.request({
+      host: repo.registry, method: "POST", path: `/v2/${repo.repository}/blobs/uploads/`,
+      scopes: [pushScope(repo)], subject: `${repoLabel(repo)} (upload)`, accept: (s) => s === 202,
+    });
+    await res.body.dump();
+    const location = res.headers["location"];
+    if (!location) throw new BasewarmError("REGISTRY_ERROR", `upload to ${repoLabel(repo)}: registry gave no upload Location`);
+    return new URL(location, res.url).toString();
+  }
+
+  /**
+   * Upload a blob of known digest and size. `body` is a Buffer (retried freely) or a stream,
+   * sent once; the registry verifies the digest on the final PUT, so a corrupt stream never lands.
+   * Streams above the chunked threshold go up in PATCH chunks of `chunkSize`.
+   */
+  async blobUpload(repo: RepositoryRef, digest: string, size: number, body: Buffer | Readable, options: { location?: string } = {}): Promise<void> {
+    const location = options.location ?? (await this.uploadStart(repo));
+    const subject = `${repoLabel(repo)}@${digest}`;
+    if (!Buffer.isBuffer(body) && size > this.chunkedThreshold) {
+      await this.uploadChunked(repo, digest, size, body, location);
+      return;
+    }
+    const url = new URL(location);
+    url.searchParams.set("digest", digest);
+    const res = await this.transport.request({
+      host: repo.registry, method: "PUT", path: url.toString(),
+      headers: { "content-type": "application/octet-stream", "content-length": String(size) },
+      body: Buffer.isBuffer(body) ? body : () => body, once: !Buffer.isBuffer(body),
+      scopes: [pushScope(repo)], subject, priority: "bulk", accept: (s) => s === 201,
+    });
+    await res.body.dump();
+  }
+
+  private async uploadChunked(repo: RepositoryRef, digest: string, size: number, body: Readable, firstLocation: string): Promise<void> {
+    const subject = `${repoLabel(repo)}@${digest}`;
+    let location = firstLocation;
+    let offset = 0;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = async () => {
+      const chunk = Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      const res = await this.transport.request({
+        host: repo.registry, method: "PATCH", path: location,
+        headers: { "content-type": "application/octet-stream", "content-length": String(chunk.length), "content-range": `${offset}-${offset + chunk.length - 1}` },
+        body: chunk, scopes: [pushScope(repo)], subject, priority: "bulk", accept: (s) => s === 202,
+        once: true, // a repeated PATCH would append twice
+      });
+      await res.body.dump();
+      offset += chunk.length;
+      const next = res.headers["location"];
+      if (next) location = new URL(next, res.url).toString();
+    };
+    for await (const chunk of body) {
+      const buffer = chunk as Buffer;
+      pending.push(buffer);
+      pendingBytes += buffer.length;
+      if (pendingBytes >= this.chunkSize) await flush();
+    }
+    if (pendingBytes > 0) await flush();
+    if (offset !== size) throw new BasewarmError("DIGEST_MISMATCH", `upload ${subject}: sent ${offset} bytes, expected ${size}`);
+    const url = new URL(location);
+    url.searchParams.set("digest", digest);
+    const res = await this.transport.request({
+      host: repo.registry, method: "PUT", path: url.toString(), headers: { "content-length": "0" },
+      scopes: [pushScope(repo)], subject, accept: (s) => s === 201, once: true,
+    });
+    await res.body.dump();
+  }
+
+  /** All tags of a repository, following `Link` pagination. */
+  async tagsList(repo: RepositoryRef): Promise<string[]> {
+    const tags: string[] = [];
+    let path: string | undefined = `/v2/${repo.repository}/tags/list?n=1000`;
+    for (let page = 0; path && page < 1000; page++) {
+      const res = await this.transport.request({
+        host: repo.registry, method: "GET", path, scopes: [pullScope(repo)], subject: `${repoLabel(repo)} tags`,
+        accept: (s) => (s >= 200 && s < 300) || s === 404,
+      });
+      if (res.status === 404) {
+        await res.body.dump();
+        return tags;
+      }
+      const parsed = (await res.body.json()) as { tags?: unknown };
+      if (Array.isArray(parsed.tags)) tags.push(...parsed.tags.filter((t): t is string => typeof t === "string"));
+      const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers["link"] ?? "");
+      path = link?.[1];
+    }
+    return tags;
+  }
+
+  /**
+   * The referrers of a manifest (OCI 1.1 referrers API), falling back to the tag schema
+   * (`sha256-<hex>` tag) when the registry does not implement the API.
+   */
+  async referrers(repo: RepositoryRef, digest: string): Promise<Descriptor[]> {
+    const res = await this.transport.request({
+      host: repo.registry, method: "GET", path: `/v2/${repo.repository}/referrers/${digest}`,
+      headers: { accept: MEDIA_TYPES.ociIndex }, scopes: [pullScope(repo)], subject: `${repoLabel(repo)}@${digest} referrers`,
+      accept: (s) => (s >= 200 && s < 300) || s === 404,
+    });
+    let bytes: Buffer;
+    if (res.status === 200 && bareMediaType(res.headers["content-type"]) === MEDIA_TYPES.ociIndex) {
+      bytes = await readCapped(res, MANIFEST_SIZE_LIMIT, `${repoLabel(repo)}@${digest} referrers`);
+    } else {
+      await res.body.dump();
+      const fallbackTag = digest.replace(":", "-");
+      const head = await this.manifestHead(refFor(repo, fallbackTag));
+      if (!head) return [];
+      bytes = (await this.manifestGet(refFor(repo, fallbackTag))).bytes;
+    }
+    const parsed = JSON.parse(bytes.toString("utf8")) as { manifests?: unknown };
+    if (!Array.isArray(parsed.manifests)) return [];
+    return parsed.manifests
+      .filter((d): d is Descriptor => typeof d === "object" && d !== null && typeof (d as Descriptor).digest === "string")
+      .map((d) => ({ mediaType: d.mediaType, digest: d.digest, size: d.size }));
+  }
+}
+
+function refFor(repo: RepositoryRef, tag: string): Reference {
+  return new Reference({ registry: repo.registry, repository: repo.repository, tag });
+}
+
+/** Media type from the document itself, for registries that send none. */
+export function sniffMediaType(bytes: Buffer): string {
+  try {
+    const parsed = JSON.parse(bytes.toString("utf8")) as { mediaType?: unknown; manifests?: unknown; schemaVersion?: unknown };
+    if (typeof parsed.mediaType === "string") return parsed.mediaType;
+    if (parsed.schemaVersion === 1) return MEDIA_TYPES.dockerSchema1;
+    return Array.isArray(parsed.manifests) ? MEDIA_TYPES.ociIndex : MEDIA_TYPES.ociManifest;
+  } catch {
+    return "application/octet-stream";
+  }
+}
+
