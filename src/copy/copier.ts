@@ -1,0 +1,414 @@
+/**
+ * Registry-to-registry image copy. One Copier is one run: it remembers which blobs are already
+ * in which target repository and which transfers are in flight, so a blob shared by many images
+ * is transferred once and mounted everywhere else.
+ */
+import { pipeline } from "node:stream";
+import pLimit, { type LimitFunction } from "p-limit";
+import { BasewarmError, errorMessage, isBasewarmError } from "../errors.js";
+import { silentLogger, type Logger } from "../log/index.js";
+import { Reference } from "../reference/index.js";
+import type { Descriptor, RegistryClient, RepositoryRef } from "../registry/index.js";
+import { digestOf, isIndexMediaType, MEDIA_TYPES } from "../registry/index.js";
+import { parseManifest, type BlobDescriptor, type ChildDescriptor, type Platform } from "./manifest.js";
+import { formatPlatform, platformMatches } from "./platform.js";
+import { DigestVerifier } from "./verify-stream.js";
+
+export type CopyStatus = "copied" | "unchanged" | "failed" | "deferred";
+
+export interface CopyRequest {
+  source: Reference;
+  target: Reference;
+  /** Copy only these platforms of an index (the result is then a new index with a new digest). */
+  platforms?: Platform[];
+  /** Re-copy even when the target already has the digest (blobs are still checked with HEAD). */
+  force?: boolean;
+  /** Also copy the OCI 1.1 referrers (signatures, SBOMs, attestations). */
+  referrers?: boolean;
+}
+
+export interface CopyResult {
+  source: string;
+  target: string;
+  status: CopyStatus;
+  /** Digest at the target (equals sourceDigest unless platforms were filtered). */
+  digest: string | null;
+  sourceDigest: string | null;
+  mediaType: string | null;
+  /** Bytes this image uploaded (mounted and skipped blobs count zero). */
+  bytes: number;
+  blobs: { copied: number; mounted: number; skipped: number };
+  manifests: number;
+  platformsFiltered: boolean;
+  referrers: number;
+  error?: string;
+  errorCode?: string;
+}
+
+export type ProgressEvent =
+  | { kind: "bytes"; bytes: number }
+  | { kind: "image"; result: CopyResult };
+
+export interface CopierOptions {
+  client: RegistryClient;
+  /** Global limit on concurrent blob transfers. */
+  blobConcurrency?: number;
+  /** Images copied at once by copyAll. */
+  imageConcurrency?: number;
+  /** Whole-transfer attempts for a blob whose stream failed transiently. */
+  blobAttempts?: number;
+  /** Defer images from a registry whose `ratelimit-remaining` is at or below this reserve. */
+  rateLimitReserve?: number;
+  /** Repositories of the target registry believed to hold a digest (e.g. from the state file). */
+  knownBlobLocations?: (registry: string, digest: string) => string[];
+  logger?: Logger;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+interface ImageStats {
+  bytes: number;
+  copied: number;
+  mounted: number;
+  skipped: number;
+  manifests: number;
+}
+
+function repoOf(ref: Reference): RepositoryRef {
+  return { registry: ref.registry, repository: ref.repository };
+}
+
+function label(repo: RepositoryRef, digest: string): string {
+  return `${repo.registry}/${repo.repository}@${digest}`;
+}
+
+export class Copier {
+  private readonly client: RegistryClient;
+  private readonly blobLimit: LimitFunction;
+  private readonly imageLimit: LimitFunction;
+  private readonly blobAttempts: number;
+  private readonly logger: Logger;
+  private readonly options: CopierOptions;
+  /** `registry@digest` → repository of that registry holding (or receiving) the blob. */
+  private readonly blobOwners = new Map<string, Promise<string>>();
+  /** `registry/repo@digest` → the blob is there (or on its way). */
+  private readonly blobsInRepo = new Map<string, Promise<void>>();
+  /** `registry/repo@digest` → the manifest tree is there (or on its way). */
+  private readonly manifestsInRepo = new Map<string, Promise<void>>();
+  /** Totals over the run. */
+  readonly totals = { bytes: 0, blobsCopied: 0, blobsMounted: 0, blobsSkipped: 0 };
+
+  constructor(options: CopierOptions) {
+    this.options = options;
+    this.client = options.client;
+    this.blobLimit = pLimit(options.blobConcurrency ?? 8);
+    this.imageLimit = pLimit(options.imageConcurrency ?? 8);
+    this.blobAttempts = options.blobAttempts ?? 3;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Copy many images; one failure never stops the others. Results keep the input order. */
+  async copyAll(requests: CopyRequest[]): Promise<CopyResult[]> {
+    return Promise.all(requests.map((request) => this.imageLimit(() => this.copyImage(request))));
+  }
+
+  async copyImage(request: CopyRequest): Promise<CopyResult> {
+    const stats: ImageStats = { bytes: 0, copied: 0, mounted: 0, skipped: 0, manifests: 0 };
+    const result: CopyResult = {
+      source: request.source.toString(),
+      target: request.target.toString(),
+      status: "failed",
+      digest: null,
+      sourceDigest: request.source.digest ?? null,
+      mediaType: null,
+      bytes: 0,
+      blobs: { copied: 0, mounted: 0, skipped: 0 },
+      manifests: 0,
+      platformsFiltered: false,
+      referrers: 0,
+    };
+    try {
+      const reserve = this.options.rateLimitReserve;
+      const budget = this.client.transport.rateLimit(request.source.registry);
+      if (reserve !== undefined && budget && budget.remaining <= reserve) {
+        result.status = "deferred";
+        result.error = `${request.source.registry} has ${budget.remaining} pulls left of ${budget.limit}, at or below the reserve of ${reserve}; deferred to a later run`;
+        result.errorCode = "RATE_LIMITED";
+      } else {
+        await this.copyInto(request, result, stats);
+      }
+    } catch (err) {
+      result.status = "failed";
+      result.error = errorMessage(err);
+      result.errorCode = isBasewarmError(err) ? err.code : "REGISTRY_ERROR";
+      this.logger.warn({ source: result.source, target: result.target, error: result.error }, "image copy failed");
+    }
+    result.bytes = stats.bytes;
+    result.blobs = { copied: stats.copied, mounted: stats.mounted, skipped: stats.skipped };
+    result.manifests = stats.manifests;
+    this.options.onProgress?.({ kind: "image", result });
+    return result;
+  }
+
+  private async copyInto(request: CopyRequest, result: CopyResult, stats: ImageStats): Promise<void> {
+    const { source, target } = request;
+    const sourceRepo = repoOf(source);
+    const targetRepo = repoOf(target);
+    const filtering = request.platforms !== undefined && request.platforms.length > 0;
+
+    // A digest is immutable: when the target has it, the source is never asked.
+    if (source.digest !== undefined && !request.force && !filtering) {
+      const existing = await this.client.manifestHead(target.pinned(source.digest));
+      if (existing) {
+        if (target.tag !== undefined) await this.retag(targetRepo, target.tag, existing);
+        result.status = "unchanged";
+        result.digest = existing.digest;
+        result.mediaType = existing.mediaType;
+        return;
+      }
+    }
+
+    let top: Descriptor;
+    if (source.digest !== undefined) {
+      top = { digest: source.digest, mediaType: "", size: 0 };
+    } else {
+      const head = await this.client.manifestHead(source);
+      if (!head) throw new BasewarmError("NOT_FOUND", `${source.toString()}: no such image at the source (check the name and tag)`);
+      top = head;
+    }
+    result.sourceDigest = top.digest;
+
+    let filtered: { bytes: Buffer; mediaType: string; digest: string; children: ChildDescriptor[] } | undefined;
+    if (filtering) {
+      filtered = await this.filteredIndex(source, top.digest, request.platforms ?? []);
+      result.platformsFiltered = filtered !== undefined;
+    }
+    const wantedDigest = filtered?.digest ?? top.digest;
+
+    if (!request.force && target.tag !== undefined) {
+      const existing = await this.client.manifestHead(target);
+      if (existing && existing.digest === wantedDigest) {
+        result.status = "unchanged";
+        result.digest = existing.digest;
+        result.mediaType = existing.mediaType;
+        return;
+      }
+    }
+
+    if (filtered) {
+      await Promise.all(filtered.children.map((child) => this.ensureManifest(sourceRepo, targetRepo, child, request.force ?? false, stats, new Set([top.digest]))));
+      await this.client.manifestPut(targetRepo, filtered.digest, filtered);
+      stats.manifests++;
+      if (target.tag !== undefined) await this.client.manifestPut(targetRepo, target.tag, filtered);
+      result.mediaType = filtered.mediaType;
+    } else {
+      const bytes = await this.ensureManifest(sourceRepo, targetRepo, { digest: top.digest, mediaType: top.mediaType, size: top.size }, request.force ?? false, stats, new Set());
+      if (target.tag !== undefined) {
+        const manifest = bytes ?? (await this.client.manifestGet(target.pinned(top.digest)));
+        await this.client.manifestPut(targetRepo, target.tag, manifest);
+        result.mediaType = manifest.mediaType;
+      } else {
+        result.mediaType = bytes?.mediaType ?? top.mediaType;
+      }
+    }
+    result.digest = wantedDigest;
+    result.status = "copied";
+
+    if (request.referrers) result.referrers = await this.copyReferrers(sourceRepo, targetRepo, top.digest, stats);
+  }
+
+  /** Point a tag at a manifest the target already has, using only the target. */
+  private async retag(repo: RepositoryRef, tag: string, existing: Descriptor): Promise<void> {
+    const current = await this.client.manifestHead(this.refLike(repo, tag));
+    if (current?.digest === existing.digest) return;
+    const manifest = await this.client.manifestGet(this.refLike(repo, existing.digest));
+    await this.client.manifestPut(repo, tag, manifest);
+  }
+
+  private refLike(repo: RepositoryRef, identifier: string): Reference {
+    const isDigestId = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:/.test(identifier);
+    return new Reference(isDigestId
+      ? { registry: repo.registry, repository: repo.repository, digest: identifier }
+      : { registry: repo.registry, repository: repo.repository, tag: identifier });
+  }
+
+  /** The source index reduced to the wanted platforms, or undefined when the source is not an index. */
+  private async filteredIndex(source: Reference, digest: string, platforms: Platform[]) {
+    const manifest = await this.client.manifestGet(source.pinned(digest));
+    if (!isIndexMediaType(manifest.mediaType)) return undefined;
+    const doc = JSON.parse(manifest.bytes.toString("utf8")) as Record<string, unknown> & { manifests: unknown[] };
+    const parsed = parseManifest(manifest.bytes, manifest.mediaType, source.toString());
+    const keep = parsed.children.map((child, i) => ({ child, i })).filter(({ child }) => platforms.some((p) => platformMatches(p, child.platform)));
+    if (keep.length === 0) {
+      const available = parsed.children.map((c) => (c.platform ? formatPlatform(c.platform) : "unknown")).join(", ");
+      throw new BasewarmError("NOT_FOUND", `${source.toString()} has no manifest for ${platforms.map(formatPlatform).join(", ")} (available: ${available})`);
+    }
+    const reduced = { ...doc, manifests: keep.map(({ i }) => doc.manifests[i]) };
+    const bytes = Buffer.from(JSON.stringify(reduced));
+    return { bytes, mediaType: manifest.mediaType, digest: digestOf(bytes), children: keep.map(({ child }) => child) };
+  }
+
+  /**
+   * Make sure the target repository has a manifest and everything below it, children first.
+   * Returns the manifest when it had to be fetched (so the caller can tag it without a second GET).
+   */
+  private async ensureManifest(
+    sourceRepo: RepositoryRef,
+    targetRepo: RepositoryRef,
+    descriptor: { digest: string; mediaType: string; size: number },
+    force: boolean,
+    stats: ImageStats,
+    ancestors: Set<string>,
+  ): Promise<{ bytes: Buffer; mediaType: string } | undefined> {
+    if (ancestors.has(descriptor.digest)) {
+      throw new BasewarmError("MANIFEST_INVALID", `manifest ${label(sourceRepo, descriptor.digest)} lists itself among its children (a cycle); refusing to copy it`);
+    }
+    const key = label(targetRepo, descriptor.digest);
+    const inflight = this.manifestsInRepo.get(key);
+    if (inflight && ancestors.size > 0) {
+      await inflight;
+      return undefined;
+    }
+    let fetched: { bytes: Buffer; mediaType: string } | undefined;
+    const work = (async () => {
+      if (!force) {
+        const existing = await this.client.manifestHead(this.refLike(targetRepo, descriptor.digest));
+        if (existing) return;
+      }
+      const manifest = await this.client.manifestGet(this.refLike(sourceRepo, descriptor.digest));
+      fetched = manifest;
+      const parsed = parseManifest(manifest.bytes, manifest.mediaType, label(sourceRepo, descriptor.digest));
+      const lineage = new Set(ancestors).add(descriptor.digest);
+      await Promise.all([
+        ...parsed.children.map((child) => this.ensureManifest(sourceRepo, targetRepo, child, force, stats, lineage)),
+        ...parsed.blobs.map((blob) => this.ensureBlob(sourceRepo, targetRepo, blob, stats)),
+      ]);
+      await this.client.manifestPut(targetRepo, descriptor.digest, manifest);
+      stats.manifests++;
+    })();
+    this.manifestsInRepo.set(key, work);
+    work.catch(() => this.manifestsInRepo.delete(key));
+    await work;
+    return fetched;
+  }
+
+  private ensureBlob(sourceRepo: RepositoryRef, targetRepo: RepositoryRef, blob: BlobDescriptor, stats: ImageStats): Promise<void> {
+    if (blob.urls && blob.urls.length > 0) return Promise.resolve(); // foreign layer: lives outside registries
+    const key = label(targetRepo, blob.digest);
+    let work = this.blobsInRepo.get(key);
+    if (work) {
+      stats.skipped++;
+      return work;
+    }
+    work = this.placeBlob(sourceRepo, targetRepo, blob, stats);
+    this.blobsInRepo.set(key, work);
+    work.catch(() => this.blobsInRepo.delete(key));
+    return work;
+  }
+
+  private async placeBlob(sourceRepo: RepositoryRef, targetRepo: RepositoryRef, blob: BlobDescriptor, stats: ImageStats): Promise<void> {
+    const ownerKey = `${targetRepo.registry}@${blob.digest}`;
+    const owner = this.blobOwners.get(ownerKey);
+    if (owner) {
+      // Another repository of this registry has (or is receiving) the blob: mount it from there.
+      const from = await owner.catch(() => undefined);
+      if (from !== undefined && from !== targetRepo.repository) {
+        const mount = await this.client.blobMount(targetRepo, blob.digest, from);
+        if (mount.mounted) {
+          stats.mounted++;
+          this.totals.blobsMounted++;
+          return;
+        }
+        await this.transfer(sourceRepo, targetRepo, blob, stats, mount.location);
+        return;
+      }
+      if (from === targetRepo.repository) {
+        stats.skipped++;
+        return;
+      }
+    }
+    let settle!: (repo: string) => void;
+    let fail!: (err: unknown) => void;
+    const claim = new Promise<string>((resolve, reject) => {
+      settle = resolve;
+      fail = reject;
+    });
+    claim.catch(() => undefined);
+    this.blobOwners.set(ownerKey, claim);
+    try {
+      const size = await this.client.blobHead(targetRepo, blob.digest);
+      if (size !== undefined) {
+        stats.skipped++;
+        this.totals.blobsSkipped++;
+        settle(targetRepo.repository);
+        return;
+      }
+      let location: string | undefined;
+      for (const from of this.options.knownBlobLocations?.(targetRepo.registry, blob.digest) ?? []) {
+        if (from === targetRepo.repository) continue;
+        const mount = await this.client.blobMount(targetRepo, blob.digest, from);
+        if (mount.mounted) {
+          stats.mounted++;
+          this.totals.blobsMounted++;
+          settle(targetRepo.repository);
+          return;
+        }
+        location = mount.location; // the failed mount opened an upload session: use it
+        break;
+      }
+      await this.transfer(sourceRepo, targetRepo, blob, stats, location);
+      settle(targetRepo.repository);
+    } catch (err) {
+      this.blobOwners.delete(ownerKey);
+      fail(err);
+      throw err;
+    }
+  }
+
+  /** Stream one blob source → target through a digest check, retrying the whole transfer. */
+  private async transfer(sourceRepo: RepositoryRef, targetRepo: RepositoryRef, blob: BlobDescriptor, stats: ImageStats, location?: string): Promise<void> {
+    await this.blobLimit(async () => {
+      let session = location;
+      for (let attempt = 1; ; attempt++) {
+        let sent = 0;
+        try {
+          const source = this.client.blobRead(sourceRepo, blob.digest, { size: blob.size });
+          const verifier = new DigestVerifier(blob.digest, blob.size, label(sourceRepo, blob.digest), (n) => {
+            sent += n;
+            this.options.onProgress?.({ kind: "bytes", bytes: n });
+          });
+          // pipeline() carries a source failure into the verifier, which aborts the upload it feeds.
+          pipeline(source, verifier, () => undefined);
+          await this.client.blobUpload(targetRepo, blob.digest, blob.size, verifier, session === undefined ? {} : { location: session });
+          stats.bytes += blob.size;
+          stats.copied++;
+          this.totals.bytes += blob.size;
+          this.totals.blobsCopied++;
+          return;
+        } catch (err) {
+          session = undefined; // a broken session cannot be reused; start a new upload
+          const retryable = isBasewarmError(err) ? err.retryable : true;
+          this.logger.debug({ blob: blob.digest, attempt, sent, error: errorMessage(err) }, "blob transfer failed");
+          if (!retryable || attempt >= this.blobAttempts) {
+            throw isBasewarmError(err) ? err : new BasewarmError("NETWORK_ERROR", `blob ${label(sourceRepo, blob.digest)}: ${errorMessage(err)}`, { cause: err });
+          }
+        }
+      }
+    });
+  }
+
+  private async copyReferrers(sourceRepo: RepositoryRef, targetRepo: RepositoryRef, digest: string, stats: ImageStats): Promise<number> {
+    const referrers = await this.client.referrers(sourceRepo, digest);
+    for (const referrer of referrers) {
+      await this.ensureManifest(sourceRepo, targetRepo, referrer, false, stats, new Set());
+    }
+    if (referrers.length === 0) return 0;
+    // Registries without the referrers API (distribution 2.x) find referrers by the tag schema.
+    const atTarget = await this.client.referrers(targetRepo, digest);
+    const missing = referrers.filter((r) => !atTarget.some((t) => t.digest === r.digest));
+    if (missing.length > 0) {
+      const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [...atTarget, ...missing] }));
+      await this.client.manifestPut(targetRepo, digest.replace(":", "-"), { bytes: index, mediaType: MEDIA_TYPES.ociIndex });
+    }
+    return referrers.length;
+  }
+}
