@@ -1,0 +1,83 @@
+/**
+ * The configuration file, validated once at the door with zod; the rest of the program gets
+ * typed values. Unknown keys are errors (a typo must not silently disable a setting).
+ */
+import cron from "node-cron";
+import { z } from "zod";
+import { isValidRegistryHost, isValidRepositoryPath, tryParseReference } from "../reference/index.js";
+
+const platform = z.string().regex(/^[a-z0-9_.-]+\/[a-z0-9_.-]+(\/[a-z0-9_.-]+)?$/, "want os/arch[/variant], e.g. linux/amd64");
+const registryHost = z.string().refine((h) => isValidRegistryHost(h), "want a registry host like registry.example.com or 127.0.0.1:5000");
+const repositoryPath = z.string().refine((p) => p === "" || isValidRepositoryPath(p), "want a lowercase repository path like mirror or team/mirror");
+const imageRef = z.string().refine((r) => tryParseReference(r) !== null, "not a valid image reference");
+
+const registryEntry = z.strictObject({
+  insecure: z.boolean().optional(),
+  username: z.string().min(1).optional(),
+  password: z.string().optional(),
+  /** Name of an environment variable holding the password (keeps secrets out of the file). */
+  passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+  passwordFile: z.string().min(1).optional(),
+  credentialHelper: z.string().regex(/^[A-Za-z0-9_.-]+$/, "want the helper's name, e.g. ecr-login for docker-credential-ecr-login").optional(),
+}).refine((r) => !(r.password !== undefined && (r.passwordEnv !== undefined || r.passwordFile !== undefined)), "give only one of password, passwordEnv, passwordFile");
+
+const catalogEntry = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "want a lowercase name (letters, digits, . _ -)").optional(),
+  dockerfile: z.string().min(1),
+  context: z.string().min(1).optional(),
+  buildArgs: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "invalid build arg name"), z.string()).default({}),
+  target: z.string().min(1).optional(),
+  platforms: z.array(platform).default([]),
+  cache: repositoryPath.optional(),
+  build: z.boolean().default(true),
+});
+
+const imageEntry = z.union([
+  imageRef,
+  z.strictObject({ ref: imageRef, platforms: z.array(platform).optional() }),
+]);
+
+export const configSchema = z.strictObject({
+  target: z.strictObject({
+    registry: registryHost,
+    prefix: repositoryPath.default("mirror"),
+    cachePrefix: repositoryPath.default("cache"),
+  }),
+  registries: z.record(z.string(), registryEntry).default({}),
+  /** Path of a Docker config.json for credentials (`auths`, `credsStore`, `credHelpers`). */
+  dockerConfig: z.string().min(1).optional(),
+  concurrency: z.strictObject({
+    blobs: z.number().int().min(1).max(256).default(8),
+    perRegistry: z.number().int().min(1).max(256).default(8),
+    images: z.number().int().min(1).max(256).default(8),
+  }).default({ blobs: 8, perRegistry: 8, images: 8 }),
+  state: z.string().min(1).default("basewarm.db"),
+  catalog: z.array(catalogEntry).default([]),
+  images: z.array(imageEntry).default([]),
+  mirror: z.strictObject({
+    platforms: z.array(platform).default([]),
+    referrers: z.boolean().default(false),
+    /** Stop pulling from a rate-limited registry (Docker Hub) when this many pulls are left. */
+    rateLimitReserve: z.number().int().min(0).default(10),
+  }).default({ platforms: [], referrers: false, rateLimitReserve: 10 }),
+  build: z.strictObject({
+    driver: z.enum(["buildah", "buildctl", "buildx", "none"]).default("none"),
+    addr: z.string().min(1).optional(),
+    executable: z.string().min(1).optional(),
+    timeoutSeconds: z.number().int().min(1).default(3600),
+    /** buildah: rebuild on empty storage after each build to measure cache hits. */
+    probe: z.boolean().default(true),
+    extraArgs: z.array(z.string()).default([]),
+  }).default({ driver: "none", timeoutSeconds: 3600, probe: true, extraArgs: [] }),
+  schedule: z.strictObject({
+    cron: z.string().refine((c) => cron.validate(c), "not a valid cron expression (five or six fields, e.g. \"0 */6 * * *\")"),
+    /** Random delay before each scheduled run, so many instances do not hit a registry at once. */
+    jitterSeconds: z.number().int().min(0).default(0),
+    timezone: z.string().optional(),
+  }).optional(),
+  log: z.strictObject({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") }).default({ level: "info" }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type CatalogEntryConfig = z.infer<typeof catalogEntry>;
+export type RegistryEntryConfig = z.infer<typeof registryEntry>;

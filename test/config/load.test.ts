@@ -1,0 +1,59 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { isBasewarmError } from "../../src/errors.js";
+import { loadConfig, parseConfig } from "../../src/config/index.js";
+
+const minimal = "target:\n  registry: 127.0.0.1:5000\n";
+
+function errorOf(text: string, env: Record<string, string> = {}): string {
+  try {
+    parseConfig(text, "/etc/basewarm.yaml", { env });
+  } catch (err) {
+    expect(isBasewarmError(err)).toBe(true);
+    const message = (err as Error).message;
+    expect(message).not.toContain("\n");
+    return message;
+  }
+  throw new Error("expected a config error");
+}
+
+describe("config", () => {
+  it("fills defaults for a minimal config", () => {
+    const { config } = parseConfig(minimal, "/etc/basewarm.yaml");
+    expect(config.target).toEqual({ registry: "127.0.0.1:5000", prefix: "mirror", cachePrefix: "cache" });
+    expect(config.concurrency).toEqual({ blobs: 8, perRegistry: 8, images: 8 });
+    expect(config.build.driver).toBe("none");
+    expect(config.state).toBe("basewarm.db");
+  });
+
+  it.each([
+    ["an unknown top-level key", `${minimal}tagret: {}\n`, /basewarm\.yaml:3: tagret: unknown key "tagret"/],
+    ["an unknown nested key", `${minimal}concurrency:\n  blob: 4\n`, /:4: concurrency\.blob: unknown key "blob"/],
+    ["a wrong type", `${minimal}concurrency:\n  blobs: many\n`, /:4: concurrency\.blobs: .*number/i],
+    ["a bad cron expression", `${minimal}schedule:\n  cron: "every day"\n`, /:4: schedule\.cron: not a valid cron expression/],
+    ["a bad platform", `${minimal}catalog:\n  - dockerfile: Dockerfile\n    platforms: [linux]\n`, /:5: catalog\[0\]\.platforms\[0\]: want os\/arch/],
+    ["a bad image reference", `${minimal}images:\n  - "Alpine:3"\n`, /:4: images\[0\]: /],
+    ["a bad registry host", "target:\n  registry: 'http://x'\n", /:2: target\.registry: want a registry host/],
+    ["a missing target", "state: x.db\n", /target: /],
+    ["invalid YAML", "target: [\n", /basewarm\.yaml:\d+: invalid YAML/],
+    ["an empty file", "", /empty/],
+    ["a username without password", `${minimal}registries:\n  docker.io:\n    username: me\n`, /registries\.docker\.io: give both username and a password/],
+    ["a missing password variable", `${minimal}registries:\n  docker.io:\n    username: me\n    passwordEnv: HUB_PASSWORD\n`, /:6: registries\.docker\.io\.passwordEnv: environment variable HUB_PASSWORD is not set/],
+  ])("rejects %s with one line naming the file, line and field", (_name, text, pattern) => {
+    expect(errorOf(text)).toMatch(pattern);
+  });
+
+  it("takes passwords from the environment it is given, not from the file", () => {
+    const loaded = parseConfig(`${minimal}registries:\n  docker.io:\n    username: me\n    passwordEnv: HUB_PASSWORD\n`, "/x.yaml", { env: { HUB_PASSWORD: "hunter2" } });
+    expect(loaded.secrets).toEqual({ "docker.io": "hunter2" });
+  });
+
+  it("names the missing config file and what to do", () => {
+    const dir = mkdtempSync(join(tmpdir(), "basewarm-config-"));
+    expect(() => loadConfig(join(dir, "nope.yaml"))).toThrow(/config file .*nope\.yaml not found; pass an existing file with --config/);
+    writeFileSync(join(dir, "ok.yaml"), minimal);
+    expect(loadConfig(join(dir, "ok.yaml")).dir).toBe(dir);
+  });
+});
