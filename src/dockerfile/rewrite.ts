@@ -1,0 +1,96 @@
+/**
+ * Point a Dockerfile's image references somewhere else (the mirror) while keeping every other byte.
+ *
+ * What is rewritten: literal references in FROM, `COPY --from=`, `RUN --mount=...,from=` and `# syntax=`
+ * when `map` maps them. Stage references and `scratch` are not images and are never touched; references
+ * written with variables stay as they are (listed in `unrewritten`), with one exception chosen because it
+ * is the common way to parameterize a base image: `FROM $VAR` / `FROM ${VAR}` whose whole argument is one
+ * variable with the literal default of a global `ARG VAR=<ref>`. Then that default is rewritten in place
+ * (inside its quotes, if any), which keeps `--build-arg VAR=...` working. It is done only when every FROM
+ * using the ARG maps to the same replacement, all of them are selected, and the variable appears nowhere
+ * else in the file (not re-declared in a stage, not used in another ARG or instruction), so the change
+ * cannot leak into RUN commands or other references.
+ */
+import { BasewarmError } from "../errors.js";
+import { parseReference } from "../reference/index.js";
+import { analyzeDockerfile, decodeDockerfile, type ExtractOptions, type ImageUse, type LocatedUse, type Span } from "./extract.js";
+
+export interface RewriteResult {
+  text: string;
+  rewritten: ImageUse[];
+  unrewritten: ImageUse[];
+}
+
+const REPLACEMENT_RE = /^[A-Za-z0-9._:@/[\]-]+$/;
+
+function checkReplacement(replacement: string, use: ImageUse, file: string): void {
+  let ok = REPLACEMENT_RE.test(replacement);
+  if (ok) {
+    try {
+      parseReference(replacement);
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok) {
+    throw new BasewarmError(
+      "REF_INVALID",
+      `${file}:${use.line}: replacement ${JSON.stringify(replacement)} for ${use.ref} is not a valid image reference (the mirror mapping must return a plain reference such as host:port/repo@sha256:...)`,
+    );
+  }
+}
+
+/** Rewrite the references `map` maps; see the module comment for what is left alone. */
+export function rewriteDockerfile(
+  content: string | Uint8Array,
+  map: (use: ImageUse) => string | undefined,
+  options: ExtractOptions = {},
+): RewriteResult {
+  const file = options.file ?? "Dockerfile";
+  const text = decodeDockerfile(content, file);
+  const { uses } = analyzeDockerfile(text, options);
+  const edits: { span: Span; replacement: string }[] = [];
+  const done = new Set<LocatedUse>();
+
+  const groups = new Map<string, LocatedUse[]>();
+  for (const located of uses) {
+    if (located.binding) {
+      const key = `${located.binding.span.start}:${located.binding.span.end}`;
+      groups.set(key, [...(groups.get(key) ?? []), located]);
+      continue;
+    }
+    if (!located.span) continue;
+    const replacement = map(located.use);
+    if (replacement === undefined) continue;
+    checkReplacement(replacement, located.use, file);
+    edits.push({ span: located.span, replacement });
+    done.add(located);
+  }
+
+  for (const group of groups.values()) {
+    const binding = group[0]?.binding;
+    if (!binding?.safe) continue;
+    // Every FROM bound to this ARG must be selected, or rewriting its default would change unselected stages.
+    if (group.length !== binding.total) continue;
+    const replacements = group.map((located) => map(located.use));
+    const first = replacements[0];
+    if (first === undefined || replacements.some((r) => r !== first)) continue;
+    checkReplacement(first, (group[0] as LocatedUse).use, file);
+    edits.push({ span: binding.span, replacement: first });
+    for (const located of group) done.add(located);
+  }
+
+  edits.sort((a, b) => b.span.start - a.span.start);
+  let out = text;
+  let limit = Infinity;
+  for (const edit of edits) {
+    if (edit.span.end > limit) throw new Error("internal error: overlapping Dockerfile edits");
+    out = out.slice(0, edit.span.start) + edit.replacement + out.slice(edit.span.end);
+    limit = edit.span.start;
+  }
+  return {
+    text: out,
+    rewritten: uses.filter((u) => done.has(u)).map((u) => u.use),
+    unrewritten: uses.filter((u) => !done.has(u)).map((u) => u.use),
+  };
+}
