@@ -1,0 +1,1 @@
+FROM --plaform=linux/arm64 alpine:3.20

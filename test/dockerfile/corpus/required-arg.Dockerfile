@@ -1,0 +1,2 @@
+ARG BASE
+FROM ${BASE:?set-BASE-with-build-arg}
