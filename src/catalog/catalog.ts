@@ -1,0 +1,172 @@
+/**
+ * The catalog: which Dockerfiles basewarm keeps warm and which extra images it mirrors, turned
+ * into the deduplicated set of source references with every place that uses them.
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, relative, sep } from "node:path";
+import { resolvePath, type LoadedConfig } from "../config/index.js";
+import { BasewarmError, errorMessage, type ErrorCode } from "../errors.js";
+import { extractImages, type ImageUse } from "../dockerfile/index.js";
+import { parseReference, type Reference } from "../reference/index.js";
+import { globFiles, hasGlob } from "./glob.js";
+
+export interface CatalogEntry {
+  name: string;
+  /** Absolute path of the Dockerfile. */
+  dockerfile: string;
+  context: string;
+  buildArgs: Record<string, string>;
+  target?: string;
+  platforms: string[];
+  /** Cache repository in the mirror (without registry), e.g. `cache/api`. */
+  cacheRepository: string;
+  build: boolean;
+  /** Where in the config this entry came from, for messages: `catalog[2]`. */
+  origin: string;
+}
+
+export type ImageUseSite =
+  | { kind: "dockerfile"; entry: string; file: string; line: number; use: ImageUse["kind"]; stage?: string; platform?: string }
+  | { kind: "config"; origin: string };
+
+export interface ImageNeed {
+  reference: Reference;
+  /** Platforms to copy (empty: all). */
+  platforms: string[];
+  sites: ImageUseSite[];
+}
+
+export interface CatalogProblem {
+  origin: string;
+  entry?: string;
+  code: ErrorCode;
+  message: string;
+}
+
+export interface Catalog {
+  entries: CatalogEntry[];
+  /** Keyed by normalized reference string. */
+  images: Map<string, ImageNeed>;
+  /** Per-entry problems (bad Dockerfile, no match); the rest of the catalog stays usable. */
+  problems: CatalogProblem[];
+  /** Images each entry needs, by entry name (normalized reference strings). */
+  entryImages: Map<string, ImageUse[]>;
+}
+
+function entryName(configDir: string, dockerfile: string): string {
+  const rel = relative(configDir, dockerfile).split(sep).join("/");
+  const dir = dirname(rel);
+  const file = basename(rel).replace(/^Dockerfile\.?/i, "").replace(/\.?Dockerfile$/i, "");
+  const raw = [dir === "." ? "" : dir, file].filter(Boolean).join("-") || "root";
+  return raw.toLowerCase().replace(/[^a-z0-9_.-]+/g, "-").replace(/^[^a-z0-9]+/, "").replace(/-+$/, "") || "root";
+}
+
+/** Expand the config's catalog into concrete entries (globs resolved); problems are collected. */
+export function expandCatalog(loaded: LoadedConfig): { entries: CatalogEntry[]; problems: CatalogProblem[] } {
+  const { config, dir } = loaded;
+  const entries: CatalogEntry[] = [];
+  const problems: CatalogProblem[] = [];
+  const names = new Set<string>();
+  config.catalog.forEach((item, index) => {
+    const origin = `${loaded.path}: catalog[${index}]`;
+    const files = hasGlob(item.dockerfile) ? globFiles(dir, item.dockerfile) : [resolvePath(dir, item.dockerfile)];
+    if (files.length === 0) {
+      problems.push({ origin, code: "FILE_NOT_FOUND", message: `${origin}.dockerfile: no file matches ${JSON.stringify(item.dockerfile)} (relative to ${dir})` });
+      return;
+    }
+    for (const file of files) {
+      if (!existsSync(file) || !statSync(file).isFile()) {
+        problems.push({ origin, code: "FILE_NOT_FOUND", message: `${origin}.dockerfile: ${file} does not exist; fix the path (relative to ${dir})` });
+        continue;
+      }
+      const name = item.name !== undefined && files.length === 1 ? item.name : item.name !== undefined ? `${item.name}-${entryName(dir, file)}` : entryName(dir, file);
+      if (names.has(name)) {
+        problems.push({ origin, entry: name, code: "CONFIG_INVALID", message: `${origin}: entry name ${JSON.stringify(name)} is used twice; give the entries distinct names` });
+        continue;
+      }
+      names.add(name);
+      const context = item.context !== undefined ? resolvePath(dir, item.context) : dirname(file);
+      if (!existsSync(context) || !statSync(context).isDirectory()) {
+        problems.push({ origin, entry: name, code: "FILE_NOT_FOUND", message: `${origin}.context: ${context} is not a directory` });
+        continue;
+      }
+      entries.push({
+        name,
+        dockerfile: file,
+        context,
+        buildArgs: item.buildArgs,
+        ...(item.target === undefined ? {} : { target: item.target }),
+        platforms: item.platforms,
+        cacheRepository: [config.target.cachePrefix, item.cache ?? name].filter(Boolean).join("/"),
+        build: item.build,
+        origin,
+      });
+    }
+  });
+  return { entries, problems };
+}
+
+/** The images one entry's Dockerfile pulls, over all of the entry's platforms. */
+export function entryImageUses(entry: CatalogEntry, content?: string | Uint8Array): ImageUse[] {
+  const bytes = content ?? readFileSync(entry.dockerfile);
+  const platforms = entry.platforms.length > 0 ? entry.platforms : [undefined];
+  const seen = new Set<string>();
+  const out: ImageUse[] = [];
+  for (const platform of platforms) {
+    const uses = extractImages(bytes, {
+      file: entry.dockerfile,
+      buildArgs: entry.buildArgs,
+      ...(entry.target === undefined ? {} : { target: entry.target }),
+      ...(platform === undefined ? {} : { platform }),
+    });
+    for (const use of uses) {
+      const key = `${use.normalized}|${use.line}|${use.kind}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(use);
+    }
+  }
+  return out;
+}
+
+export function loadCatalog(loaded: LoadedConfig): Catalog {
+  const { entries, problems } = expandCatalog(loaded);
+  const images = new Map<string, ImageNeed>();
+  const entryImages = new Map<string, ImageUse[]>();
+  const need = (reference: Reference, platforms: string[], site: ImageUseSite) => {
+    const key = reference.toString();
+    let item = images.get(key);
+    if (!item) {
+      item = { reference, platforms: [...platforms], sites: [] };
+      images.set(key, item);
+    } else if (item.platforms.length > 0) {
+      // Any user wanting all platforms wins; otherwise the union.
+      item.platforms = platforms.length === 0 ? [] : [...new Set([...item.platforms, ...platforms])];
+    }
+    item.sites.push(site);
+  };
+  const globalPlatforms = loaded.config.mirror.platforms;
+  const usable: CatalogEntry[] = [];
+  for (const entry of entries) {
+    try {
+      const uses = entryImageUses(entry);
+      entryImages.set(entry.name, uses);
+      for (const use of uses) {
+        need(use.reference, globalPlatforms, {
+          kind: "dockerfile", entry: entry.name, file: entry.dockerfile, line: use.line, use: use.kind,
+          ...(use.stage === undefined ? {} : { stage: use.stage }),
+          ...(use.platform === undefined ? {} : { platform: use.platform }),
+        });
+      }
+      usable.push(entry);
+    } catch (err) {
+      problems.push({ origin: entry.origin, entry: entry.name, code: err instanceof BasewarmError ? err.code : "DOCKERFILE_INVALID", message: errorMessage(err) });
+    }
+  }
+  loaded.config.images.forEach((item, index) => {
+    const ref = typeof item === "string" ? item : item.ref;
+    const platforms = typeof item === "string" ? globalPlatforms : (item.platforms ?? globalPlatforms);
+    need(parseReference(ref), platforms, { kind: "config", origin: `images[${index}]` });
+  });
+  return { entries: usable, images, problems, entryImages };
+}

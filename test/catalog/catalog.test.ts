@@ -1,0 +1,68 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadCatalog } from "../../src/catalog/index.js";
+import { parseConfig } from "../../src/config/index.js";
+
+function workspace(files: Record<string, string>, config: string) {
+  const dir = mkdtempSync(join(tmpdir(), "basewarm-catalog-"));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, ".."), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return parseConfig(config, join(dir, "basewarm.yaml"));
+}
+
+describe("catalog", () => {
+  it("deduplicates references across Dockerfiles and images, keeping every use site", () => {
+    const loaded = workspace({
+      "svc/a/Dockerfile": "FROM alpine:3.20 AS build\nRUN true\nFROM build\n",
+      "svc/b/Dockerfile": "ARG V=3.20\nFROM docker.io/library/alpine:${V}\nCOPY --from=golang:1.22 /usr/local/go /go\n",
+      "other/Dockerfile.tools": "FROM index.docker.io/library/golang:1.22\n",
+    }, [
+      "target: { registry: 127.0.0.1:5000 }",
+      "catalog:",
+      "  - dockerfile: svc/*/Dockerfile",
+      "  - dockerfile: other/Dockerfile.tools",
+      "    name: tools",
+      "    cache: shared/tools",
+      "images: [alpine:3.20, 'busybox@sha256:" + "b".repeat(64) + "']",
+    ].join("\n"));
+    const catalog = loadCatalog(loaded);
+    expect(catalog.problems).toEqual([]);
+    expect(catalog.entries.map((e) => [e.name, e.cacheRepository])).toEqual([["svc-a", "cache/svc-a"], ["svc-b", "cache/svc-b"], ["tools", "cache/shared/tools"]]);
+    expect([...catalog.images.keys()].sort()).toEqual([
+      "docker.io/library/alpine:3.20",
+      `docker.io/library/busybox@sha256:${"b".repeat(64)}`,
+      "docker.io/library/golang:1.22",
+    ]);
+    const alpine = catalog.images.get("docker.io/library/alpine:3.20")!;
+    expect(alpine.sites.map((s) => (s.kind === "config" ? s.origin : `${s.entry}:${s.line}`))).toEqual(["svc-a:1", "svc-b:2", "images[0]"]);
+    const golang = catalog.images.get("docker.io/library/golang:1.22")!;
+    expect(golang.sites.map((s) => (s.kind === "dockerfile" ? s.use : s.kind))).toEqual(["copy-from", "from"]);
+  });
+
+  it("reports a bad Dockerfile or a glob without matches per entry and keeps the rest", () => {
+    const loaded = workspace({
+      "good/Dockerfile": "FROM alpine:3.20\n",
+      "bad/Dockerfile": "FROM Alpine:3.20\n",
+    }, "target: { registry: 127.0.0.1:5000 }\ncatalog:\n  - dockerfile: good/Dockerfile\n  - dockerfile: bad/Dockerfile\n  - dockerfile: nothing/*/Dockerfile\n");
+    const catalog = loadCatalog(loaded);
+    expect(catalog.entries.map((e) => e.name)).toEqual(["good"]);
+    expect(catalog.problems.map((p) => p.message)).toEqual([
+      expect.stringMatching(/catalog\[2\]\.dockerfile: no file matches "nothing\/\*\/Dockerfile"/),
+      expect.stringMatching(/bad\/Dockerfile:1: .*lowercase/i),
+    ]);
+    expect([...catalog.images.keys()]).toEqual(["docker.io/library/alpine:3.20"]);
+  });
+
+  it("extracts per platform, so platform-named stages resolve for each", () => {
+    const loaded = workspace({
+      "p/Dockerfile": "FROM busybox:amd AS base-amd64\nFROM busybox:arm AS base-arm64\nFROM base-$TARGETARCH\n",
+    }, "target: { registry: 127.0.0.1:5000 }\ncatalog:\n  - dockerfile: p/Dockerfile\n    platforms: [linux/amd64, linux/arm64]\n");
+    const catalog = loadCatalog(loaded);
+    expect(catalog.problems).toEqual([]);
+    expect([...catalog.images.keys()].sort()).toEqual(["docker.io/library/busybox:amd", "docker.io/library/busybox:arm"]);
+  });
+});
