@@ -201,7 +201,9 @@ export class Copier {
       if (target.tag !== undefined) await this.client.manifestPut(targetRepo, target.tag, filtered);
       result.mediaType = filtered.mediaType;
     } else {
-      const bytes = await this.ensureManifest(sourceRepo, targetRepo, { digest: top.digest, mediaType: top.mediaType, size: top.size }, request.force ?? false, stats, new Set());
+      // Fetch a tagged top manifest by its tag: the registry's digest header is then checked
+      // against the bytes, so a registry that lies about digests is caught here.
+      const bytes = await this.ensureManifest(sourceRepo, targetRepo, { digest: top.digest, mediaType: top.mediaType, size: top.size }, request.force ?? false, stats, new Set(), source.digest === undefined ? source : undefined);
       if (target.tag !== undefined) {
         const manifest = bytes ?? (await this.client.manifestGet(target.pinned(top.digest)));
         await this.client.manifestPut(targetRepo, target.tag, manifest);
@@ -258,6 +260,7 @@ export class Copier {
     force: boolean,
     stats: ImageStats,
     ancestors: Set<string>,
+    fetchAs?: Reference,
   ): Promise<{ bytes: Buffer; mediaType: string } | undefined> {
     if (ancestors.has(descriptor.digest)) {
       throw new BasewarmError("MANIFEST_INVALID", `manifest ${label(sourceRepo, descriptor.digest)} lists itself among its children (a cycle); refusing to copy it`);
@@ -274,7 +277,10 @@ export class Copier {
         const existing = await this.client.manifestHead(this.refLike(targetRepo, descriptor.digest));
         if (existing) return;
       }
-      const manifest = await this.client.manifestGet(this.refLike(sourceRepo, descriptor.digest));
+      const manifest = await this.client.manifestGet(fetchAs ?? this.refLike(sourceRepo, descriptor.digest));
+      if (manifest.digest !== descriptor.digest) {
+        throw new BasewarmError("DIGEST_MISMATCH", `${fetchAs?.toString() ?? label(sourceRepo, descriptor.digest)}: the registry announced ${descriptor.digest} but serves a manifest hashing to ${manifest.digest} (the tag moved or the registry is inconsistent); try again`, { retryable: true });
+      }
       fetched = manifest;
       const parsed = parseManifest(manifest.bytes, manifest.mediaType, label(sourceRepo, descriptor.digest));
       const lineage = new Set(ancestors).add(descriptor.digest);

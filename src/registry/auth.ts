@@ -68,7 +68,10 @@ export class Authenticator {
   learn(host: string, header: string | undefined | null): boolean {
     const challenge = parseChallenge(header);
     if (!challenge) return false;
-    this.challenges.set(host, challenge);
+    // A later challenge (e.g. error="invalid_token") may omit realm/service: keep what we knew.
+    const known = this.challenges.get(host);
+    const merged = known?.scheme === challenge.scheme ? { scheme: challenge.scheme, params: { ...known.params, ...challenge.params } } : challenge;
+    this.challenges.set(host, merged);
     return true;
   }
 
@@ -88,14 +91,13 @@ export class Authenticator {
   }
 
   private credentialFor(host: string): Promise<Credential | undefined> {
-    let cached = this.credentialCache.get(host);
-    if (!cached) {
-      cached = this.options.credentials ? this.options.credentials.get(host) : Promise.resolve(undefined);
-      this.credentialCache.set(host, cached);
-      // A failed lookup (helper crashed) is not cached, so the next request tries again.
-      cached.catch(() => this.credentialCache.delete(host));
-    }
-    return cached;
+    const cached = this.credentialCache.get(host);
+    if (cached) return cached;
+    const lookup = this.options.credentials ? this.options.credentials.get(host) : Promise.resolve(undefined);
+    this.credentialCache.set(host, lookup);
+    // A failed lookup (helper crashed) is not cached, so the next request tries again.
+    lookup.catch(() => this.credentialCache.delete(host));
+    return lookup;
   }
 
   private tokenKey(host: string, scopes: string[]): string {

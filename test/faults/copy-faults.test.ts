@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Copier, targetReference } from "../../src/copy/index.js";
+import { parseReference } from "../../src/reference/index.js";
+import { RegistryClient } from "../../src/registry/index.js";
+import { makeImage, makeLayer, makeMultiArch, pushImage, type TestImage } from "../../testkit/images.js";
+import { startFaultProxy, type FaultProxy, type FaultRule } from "../helpers/fault-proxy.js";
+import { useRegistry } from "../helpers/registries.js";
+
+const BLOB_GET = /\/blobs\/sha256:/;
+const MANIFEST = /\/manifests\//;
+
+const images: Record<string, TestImage> = {
+  "f/one": makeImage({ seed: "f-one", layers: [makeLayer("f-base", 300_000), makeLayer("f-one", 120_000)] }),
+  "f/two": makeImage({ seed: "f-two", layers: [makeLayer("f-base", 300_000), makeLayer("f-two", 90_000)] }),
+  "f/multi": makeMultiArch({ seed: "f-multi", shared: [makeLayer("f-mshared", 200_000)], archLayerSize: 50_000 }),
+};
+
+describe("copy under injected faults (fault proxy in front of a real registry)", () => {
+  const source = useRegistry();
+  const target = useRegistry();
+  let proxy: FaultProxy;
+  let scenario = 0;
+
+  beforeAll(async () => {
+    for (const [repo, image] of Object.entries(images)) await pushImage(source().url, repo, image, "v1");
+    proxy = await startFaultProxy(source());
+  });
+  afterAll(async () => {
+    await proxy.stop();
+  });
+
+  /** Copy all test images through the proxy into a fresh prefix of the target. */
+  async function copyThrough(rules: FaultRule[], clientOptions: ConstructorParameters<typeof RegistryClient>[0] = {}) {
+    proxy.setRules(rules);
+    proxy.stats.maxInFlight = 0;
+    const prefix = `s${++scenario}`;
+    const client = new RegistryClient({ retry: { baseDelayMs: 20, maxDelayMs: 100 }, perHostConcurrency: 4, ...clientOptions });
+    const started = Date.now();
+    const results = await new Copier({ client, blobConcurrency: 4 }).copyAll(Object.keys(images).map((repo) => {
+      const src = parseReference(`${proxy.host}/${repo}:v1`);
+      return { source: src, target: targetReference(src, { registry: target().host, prefix }) };
+    }));
+    const elapsed = Date.now() - started;
+    const atTarget = await Promise.all(results.map(async (r) => (r.digest ? (await client.manifestHead(parseReference(r.target)))?.digest : undefined)));
+    await client.close();
+    return { results, elapsed, atTarget };
+  }
+
+  function expectAllCopiedAndVerified(run: Awaited<ReturnType<typeof copyThrough>>) {
+    expect(run.results.map((r) => [r.status, r.error])).toEqual(run.results.map(() => ["copied", undefined]));
+    Object.values(images).forEach((image, i) => {
+      expect(run.results[i]!.digest).toBe(image.digest);
+      expect(run.atTarget[i]).toBe(image.digest);
+    });
+    expect(proxy.stats.maxInFlight).toBeLessThanOrEqual(4);
+  }
+
+  it.each<[string, FaultRule[]]>([
+    ["connection resets mid-body", [{ method: "GET", path: BLOB_GET, fault: { kind: "reset-mid-body", afterBytes: 100 }, times: 3 }]],
+    ["truncated bodies", [{ method: "GET", path: BLOB_GET, fault: { kind: "truncate", keepBytes: 100 }, times: 2 }]],
+    ["a flipped byte in a blob", [{ method: "GET", path: BLOB_GET, fault: { kind: "flip-byte", offset: 50 }, times: 1 }]],
+    ["500, 502 and 503 answers", [
+      { method: "HEAD", path: MANIFEST, fault: { kind: "status", status: 503 }, times: 1 },
+      { method: "GET", path: MANIFEST, fault: { kind: "status", status: 502 }, times: 1 },
+      { method: "GET", path: BLOB_GET, fault: { kind: "status", status: 500 }, times: 2 },
+    ]],
+  ])("recovers from transient %s: every image copied with equal digests", async (_name, rules) => {
+    const run = await copyThrough(rules);
+    expectAllCopiedAndVerified(run);
+    expect(Object.values(proxy.injected).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  });
+
+  it("recovers from a stalled body within the stall timeout", async () => {
+    const run = await copyThrough([{ method: "GET", path: BLOB_GET, fault: { kind: "stall-body", afterBytes: 100, ms: 10_000 }, times: 1 }], { timeouts: { bodyStallMs: 500 } });
+    expectAllCopiedAndVerified(run);
+    expect(run.elapsed).toBeGreaterThanOrEqual(500);
+    expect(run.elapsed).toBeLessThan(8_000);
+  });
+
+  it("honours Retry-After on 429 and still copies everything", async () => {
+    const run = await copyThrough([{ method: "HEAD", path: MANIFEST, fault: { kind: "status", status: 429, retryAfter: "1" }, times: 1 }]);
+    expectAllCopiedAndVerified(run);
+    expect(run.elapsed).toBeGreaterThanOrEqual(1000);
+  });
+
+  it("reports a permanently corrupt blob per image, and never pushes it", async () => {
+    const corrupt = images["f/one"]!.blobs[2]!.digest; // the layer only f/one has
+    const run = await copyThrough([{ method: "GET", path: new RegExp(`/blobs/${corrupt}`), fault: { kind: "flip-byte", offset: 500 }, times: Infinity }]);
+    expect(run.results[0]!.status).toBe("failed");
+    expect(run.results[0]!.errorCode).toBe("DIGEST_MISMATCH");
+    expect(run.results[0]!.error).toMatch(/refusing to upload/);
+    expect(run.results.slice(1).map((r) => r.status)).toEqual(["copied", "copied"]);
+    const client = new RegistryClient();
+    expect(await client.blobHead({ registry: target().host, repository: parseReference(run.results[0]!.target).repository }, corrupt)).toBeUndefined();
+    await client.close();
+  });
+
+  it("gives up on a permanently failing registry after a bounded number of attempts", async () => {
+    const before = proxy.stats.requests;
+    const run = await copyThrough([{ path: /./, fault: { kind: "status", status: 503 }, times: Infinity }], { retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 } });
+    expect(run.results.every((r) => r.status === "failed" && /503|UNAVAILABLE/.test(r.error ?? ""))).toBe(true);
+    expect(proxy.stats.requests - before).toBe(3 * Object.keys(images).length);
+    expect(run.elapsed).toBeLessThan(5_000);
+  });
+
+  it("refuses a manifest whose Docker-Content-Digest header lies", async () => {
+    const run = await copyThrough([{ path: MANIFEST, fault: { kind: "wrong-digest-header" }, times: Infinity }]);
+    for (const result of run.results) {
+      expect(result.status).toBe("failed");
+      expect(result.errorCode).toBe("DIGEST_MISMATCH");
+    }
+    expect(run.atTarget.every((d) => d === undefined)).toBe(true);
+  });
+});
+
+describe("copy from a token registry whose token expires mid-run", () => {
+  const source = useRegistry({ auth: "token" });
+  const target = useRegistry();
+
+  it("re-authenticates once on an expired-token 401 and finishes", async () => {
+    const image = images["f/two"]!;
+    const user = source().users[0]!;
+    const client0 = new RegistryClient({ credentials: { get: async () => ({ kind: "basic", username: user.username, password: user.password }) } });
+    // Seed through our own client (the registry wants a push token).
+    const repo = { registry: source().host, repository: "t/two" };
+    for (const blob of image.blobs) await client0.blobUpload(repo, blob.digest, blob.size, blob.data);
+    await client0.manifestPut(repo, "v1", image);
+    await client0.close();
+
+    const proxy = await startFaultProxy(source(), [{ method: "GET", path: BLOB_GET, fault: { kind: "expired-token" }, times: 1 }]);
+    const client = new RegistryClient({ credentials: { get: async () => ({ kind: "basic", username: user.username, password: user.password }) } });
+    const src = parseReference(`${proxy.host}/t/two:v1`);
+    const result = await new Copier({ client }).copyImage({ source: src, target: targetReference(src, { registry: target().host, prefix: "tok" }) });
+    expect([result.status, result.error]).toEqual(["copied", undefined]);
+    expect(result.digest).toBe(image.digest);
+    expect(proxy.injected["expired-token"]).toBe(1);
+    await client.close();
+    await proxy.stop();
+  });
+});
