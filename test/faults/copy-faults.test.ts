@@ -138,3 +138,38 @@ describe("copy from a token registry whose token expires mid-run", () => {
     await proxy.stop();
   });
 });
+
+describe("rate limits (Docker Hub's ratelimit headers)", () => {
+  const source = useRegistry();
+  const target = useRegistry();
+
+  it("stops pulling from a registry at the reserve and reports the deferred images", async () => {
+    const repos = ["r/a", "r/b", "r/c", "r/d", "r/e", "r/f"];
+    for (const repo of repos) await pushImage(source().url, repo, makeImage({ seed: repo, layers: [makeLayer(repo, 1000)] }), "v1");
+    let remaining = 14;
+    const proxy = await startFaultProxy(source(), [
+      { path: MANIFEST, fault: { kind: "rate-limit", limit: 100, remaining: () => (remaining = Math.max(0, remaining - 1)) }, times: Infinity },
+    ]);
+    const logs: string[] = [];
+    const { Writable } = await import("node:stream");
+    const { createLogger } = await import("../../src/log/index.js");
+    const logger = createLogger({ level: "info", destination: new Writable({ write(chunk, _e, cb) { logs.push(String(chunk)); cb(); } }) });
+    const client = new RegistryClient({ logger });
+    const copier = new Copier({ client, imageConcurrency: 1, rateLimitReserve: 10 });
+    const results = await copier.copyAll(repos.map((repo) => {
+      const src = parseReference(`${proxy.host}/${repo}:v1`);
+      return { source: src, target: targetReference(src, { registry: target().host, prefix: "rl" }) };
+    }));
+    const copied = results.filter((r) => r.status === "copied");
+    const deferred = results.filter((r) => r.status === "deferred");
+    expect(copied.length).toBeGreaterThan(0);
+    expect(deferred.length).toBeGreaterThan(0);
+    expect(copied.length + deferred.length).toBe(repos.length);
+    expect(deferred[0]!.error).toMatch(/pulls left of 100, at or below the reserve of 10; deferred/);
+    // The budget never went below the reserve minus what one image in flight costs.
+    expect(remaining).toBeGreaterThanOrEqual(10 - 2);
+    expect(logs.join("")).toMatch(/"remaining":\d+.*registry rate limit/);
+    await client.close();
+    await proxy.stop();
+  });
+});

@@ -14,7 +14,9 @@ export type Fault =
   | { kind: "status"; status: 429 | 500 | 502 | 503; retryAfter?: string }
   | { kind: "expired-token" }
   | { kind: "wrong-digest-header" }
-  | { kind: "replace-body"; body: Buffer; contentType?: string };
+  | { kind: "replace-body"; body: Buffer; contentType?: string }
+  /** Docker Hub's pull budget headers; `remaining` is asked per response. */
+  | { kind: "rate-limit"; limit: number; remaining: () => number };
 
 export interface FaultRule {
   method?: string;
@@ -84,6 +86,10 @@ export async function startFaultProxy(upstream: { host: string }, initial: Fault
     }
     const proxied = httpRequest({ host: upHost, port: Number(upPort), method: req.method, path: req.url, headers: req.headers }, (up) => {
       const headers = { ...up.headers };
+      if (fault?.kind === "rate-limit") {
+        headers["ratelimit-limit"] = `${fault.limit};w=21600`;
+        headers["ratelimit-remaining"] = `${fault.remaining()};w=21600`;
+      }
       if (fault?.kind === "wrong-digest-header" && headers["docker-content-digest"]) {
         headers["docker-content-digest"] = "sha256:" + "0".repeat(64);
       }
@@ -96,7 +102,7 @@ export async function startFaultProxy(upstream: { host: string }, initial: Fault
         return;
       }
       res.writeHead(up.statusCode ?? 502, headers);
-      if (!fault || fault.kind === "wrong-digest-header" || fault.kind === "expired-token") {
+      if (!fault || fault.kind === "wrong-digest-header" || fault.kind === "expired-token" || fault.kind === "rate-limit") {
         up.pipe(res);
         return;
       }
