@@ -1,0 +1,9 @@
+import { execFileSync } from "node:child_process";
+
+/**
+ * Tests that spawn basewarm as a process (CLI, crash and signal tests) run the compiled output;
+ * compile once before the suite so it is never stale.
+ */
+export default function setup(): void {
+  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+}
