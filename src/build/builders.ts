@@ -1,0 +1,373 @@
+/**
+ * Builders behind one interface. Each turns a BuildRequest into the exact command line its tool
+ * needs to build and export the cache to the mirror; credentials travel in an auth file
+ * (buildah --authfile, DOCKER_CONFIG for BuildKit clients), never on the command line.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
+import { BasewarmError } from "../errors.js";
+import { errorLine, runProcess, spawnError, type ProcessResult } from "./process.js";
+
+export type BuilderDriver = "buildah" | "buildctl" | "buildx" | "none";
+
+export interface BuilderConfig {
+  driver: BuilderDriver;
+  addr?: string;
+  executable?: string;
+  insecureRegistries?: string[];
+  authFile?: string;
+  storageRoot?: string;
+  extraArgs?: string[];
+  timeoutMs?: number;
+  /** Environment for the builder process (PATH etc.); the CLI passes its own. */
+  env?: Record<string, string | undefined>;
+}
+
+export interface BuildRequest {
+  entry: string;
+  dockerfile: string;
+  context: string;
+  buildArgs: Record<string, string>;
+  target?: string;
+  platforms: string[];
+  /** Cache repository in the mirror, e.g. `mirror.local:5000/cache/api`. */
+  cacheRef: string;
+  signal?: AbortSignal;
+}
+
+export interface BuildResult {
+  ok: boolean;
+  durationMs: number;
+  logTail: string;
+  error?: string;
+  command: string[];
+}
+
+export interface ProbeResult {
+  steps: number;
+  cachedSteps: number;
+  hitRatio: number;
+  logTail: string;
+}
+
+export interface Builder {
+  readonly driver: BuilderDriver;
+  version(): Promise<string>;
+  build(request: BuildRequest): Promise<BuildResult>;
+  probe?(request: BuildRequest): Promise<ProbeResult>;
+}
+
+/** BuildKit caches live under one tag of the cache repository; buildah uses one tag per step. */
+export function cacheTag(cacheRef: string): string {
+  return `${cacheRef}:buildcache`;
+}
+
+function registryOf(ref: string): string {
+  return ref.split("/")[0] ?? ref;
+}
+
+function isInsecure(config: BuilderConfig, ref: string): boolean {
+  return (config.insecureRegistries ?? []).includes(registryOf(ref));
+}
+
+function buildResult(result: ProcessResult, started: number, command: string[], what: string): BuildResult {
+  const durationMs = Date.now() - started;
+  if (result.code === 0) return { ok: true, durationMs, logTail: result.tail, command };
+  const error = result.aborted ? `${what} stopped: the run was asked to stop` : result.timedOut ? `${what} timed out` : `${what} exited with ${result.code ?? result.signal}: ${errorLine(result.tail)}`;
+  return { ok: false, durationMs, logTail: result.tail, error, command };
+}
+
+// ---------------------------------------------------------------- buildah
+
+/**
+ * buildah: runs here (vfs storage, chroot isolation). Each build starts on fresh, empty storage,
+ * like an ephemeral builder, so whatever it reuses comes from the registry cache.
+ */
+class BuildahBuilder implements Builder {
+  readonly driver = "buildah" as const;
+  private readonly config: BuilderConfig;
+  private readonly program: string;
+
+  constructor(config: BuilderConfig) {
+    this.config = config;
+    this.program = config.executable ?? "buildah";
+  }
+
+  private env(): Record<string, string | undefined> {
+    return { ...(this.config.env ?? process.env), STORAGE_DRIVER: "vfs", BUILDAH_ISOLATION: "chroot" };
+  }
+
+  async version(): Promise<string> {
+    let result: ProcessResult;
+    try {
+      result = await runProcess([this.program, "--version"], { env: this.env(), timeoutMs: 30_000 });
+    } catch (err) {
+      throw spawnError(this.program, err, "install buildah (Debian package buildah) or set build.executable");
+    }
+    const match = /version\s+(\S+)/.exec(result.tail);
+    if (result.code !== 0 || !match?.[1]) throw new BasewarmError("BUILD_FAILED", `${this.program} --version failed: ${errorLine(result.tail)}`);
+    return `buildah ${match[1]}`;
+  }
+
+  command(request: BuildRequest, root: string, runroot: string): string[] {
+    const insecure = isInsecure(this.config, request.cacheRef) || (this.config.insecureRegistries ?? []).length > 0;
+    return [
+      this.program, "--root", root, "--runroot", runroot, "--storage-driver", "vfs",
+      "build", "--layers", "--isolation", "chroot",
+      "--cache-to", request.cacheRef, "--cache-from", request.cacheRef,
+      "-f", request.dockerfile,
+      ...Object.entries(request.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
+      ...(request.target ? ["--target", request.target] : []),
+      ...(request.platforms.length ? ["--platform", request.platforms.join(",")] : []),
+      ...(insecure ? ["--tls-verify=false"] : []),
+      ...(this.config.authFile ? ["--authfile", this.config.authFile] : []),
+      ...(this.config.extraArgs ?? []),
+      request.context,
+    ];
+  }
+
+  private async runOnFreshStorage(request: BuildRequest, keepAll: boolean): Promise<{ result: ProcessResult; command: string[] }> {
+    const base = this.config.storageRoot ?? tmpdir();
+    const dir = mkdtempSync(join(base, "basewarm-buildah-"));
+    const command = this.command(request, join(dir, "root"), join(dir, "runroot"));
+    try {
+      const result = await runProcess(command, {
+        env: this.env(), keepAll, tailLines: 60,
+        ...(request.signal ? { signal: request.signal } : {}),
+        ...(this.config.timeoutMs ? { timeoutMs: this.config.timeoutMs } : {}),
+      });
+      return { result, command };
+    } catch (err) {
+      throw spawnError(this.program, err, "install buildah (Debian package buildah) or set build.executable");
+    } finally {
+      // vfs storage is a full copy per layer: never leave it behind.
+      await runProcess([this.program, "--root", join(dir, "root"), "--runroot", join(dir, "runroot"), "--storage-driver", "vfs", "rm", "--all"], { env: this.env(), timeoutMs: 60_000 }).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  async build(request: BuildRequest): Promise<BuildResult> {
+    const started = Date.now();
+    const { result, command } = await this.runOnFreshStorage(request, false);
+    return buildResult(result, started, command, "buildah build");
+  }
+
+  /** Rebuild on empty storage: every step buildah takes from the registry cache says so. */
+  async probe(request: BuildRequest): Promise<ProbeResult> {
+    const { result } = await this.runOnFreshStorage(request, true);
+    if (result.code !== 0) throw new BasewarmError("BUILD_FAILED", `cache probe build failed: ${errorLine(result.tail)}`);
+    return countCachedSteps(result.lines, result.tail);
+  }
+}
+
+/**
+ * buildah prints `STEP n/m: INSTRUCTION` per step and `--> Cache pulled from remote ...` when a
+ * step's layer came from the --cache-from repository. FROM steps never produce a layer, so they
+ * are not counted.
+ */
+export function countCachedSteps(lines: string[], logTail = ""): ProbeResult {
+  let steps = 0;
+  let cachedSteps = 0;
+  let inStep = false;
+  let current = "";
+  for (const line of lines) {
+    const step = /^STEP \d+\/\d+: (\S+)/.exec(line);
+    if (step) {
+      current = (step[1] ?? "").toUpperCase();
+      inStep = current !== "FROM";
+      if (inStep) steps++;
+      continue;
+    }
+    if (inStep && /Cache pulled from remote/i.test(line)) {
+      cachedSteps++;
+      inStep = false;
+    }
+  }
+  return { steps, cachedSteps, hitRatio: steps === 0 ? 1 : cachedSteps / steps, logTail };
+}
+
+// ---------------------------------------------------------------- BuildKit clients
+
+function parseVersion(text: string): { major: number; minor: number; patch: number; raw: string } | undefined {
+  const match = /v?(\d+)\.(\d+)\.(\d+)/.exec(text);
+  if (!match) return undefined;
+  return { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]), raw: match[0] };
+}
+
+/** The registry cache flags BuildKit needs so a fresh builder can use the cache (see DESIGN.md). */
+export function cacheFlags(cacheRef: string, insecure: boolean): { exportCache: string; importCache: string } {
+  const tls = insecure ? ",registry.insecure=true" : "";
+  return {
+    exportCache: `type=registry,ref=${cacheTag(cacheRef)},mode=max,image-manifest=true,oci-mediatypes=true${tls}`,
+    importCache: `type=registry,ref=${cacheTag(cacheRef)}${tls}`,
+  };
+}
+
+class BuildctlBuilder implements Builder {
+  readonly driver = "buildctl" as const;
+  private readonly config: BuilderConfig;
+  private readonly program: string;
+
+  constructor(config: BuilderConfig) {
+    this.config = config;
+    this.program = config.executable ?? "buildctl";
+  }
+
+  private env(): Record<string, string | undefined> {
+    const env = { ...(this.config.env ?? process.env) };
+    if (this.config.authFile) env["DOCKER_CONFIG"] = dirname(this.config.authFile);
+    return env;
+  }
+
+  private addr(): string[] {
+    return this.config.addr ? ["--addr", this.config.addr] : [];
+  }
+
+  private async run(args: string[]): Promise<ProcessResult> {
+    try {
+      return await runProcess([this.program, ...args], { env: this.env(), timeoutMs: 60_000 });
+    } catch (err) {
+      throw spawnError(this.program, err, "install BuildKit's client (buildctl) or set build.executable");
+    }
+  }
+
+  /**
+   * A client much older than the daemon fails mid-build (gRPC GOAWAY), so compare first:
+   * the client may be at most one minor version behind the daemon.
+   */
+  async version(): Promise<string> {
+    const client = await this.run(["--version"]);
+    const clientVersion = parseVersion(client.tail);
+    if (client.code !== 0 || !clientVersion) throw new BasewarmError("BUILDER_INCOMPATIBLE", `${this.program} --version failed: ${errorLine(client.tail)}`);
+    const daemon = await this.run([...this.addr(), "debug", "info"]);
+    if (daemon.code !== 0) {
+      throw new BasewarmError("BUILD_FAILED", `cannot reach the BuildKit daemon${this.config.addr ? ` at ${this.config.addr}` : ""}: ${errorLine(daemon.tail)}; check build.addr and that buildkitd is running`);
+    }
+    const daemonLine = daemon.tail.split("\n").find((l) => /buildkit/i.test(l)) ?? daemon.tail;
+    const daemonVersion = parseVersion(daemonLine);
+    if (!daemonVersion) throw new BasewarmError("BUILDER_INCOMPATIBLE", `cannot read the BuildKit daemon version from "${daemonLine.trim().slice(0, 120)}"`);
+    const behind = daemonVersion.major > clientVersion.major || (daemonVersion.major === clientVersion.major && daemonVersion.minor - clientVersion.minor > 1);
+    if (behind) {
+      throw new BasewarmError("BUILDER_INCOMPATIBLE", `buildctl ${clientVersion.raw} is too old for the BuildKit daemon ${daemonVersion.raw} (it would fail mid-build with gRPC GOAWAY); install buildctl ${daemonVersion.major}.${daemonVersion.minor} or newer`);
+    }
+    return `buildctl ${clientVersion.raw} / buildkitd ${daemonVersion.raw}`;
+  }
+
+  command(request: BuildRequest): string[] {
+    const flags = cacheFlags(request.cacheRef, isInsecure(this.config, request.cacheRef));
+    return [
+      this.program, ...this.addr(), "build",
+      "--frontend", "dockerfile.v0",
+      "--local", `context=${request.context}`,
+      "--local", `dockerfile=${dirname(request.dockerfile)}`,
+      "--opt", `filename=${basename(request.dockerfile)}`,
+      ...Object.entries(request.buildArgs).flatMap(([k, v]) => ["--opt", `build-arg:${k}=${v}`]),
+      ...(request.target ? ["--opt", `target=${request.target}`] : []),
+      ...(request.platforms.length ? ["--opt", `platform=${request.platforms.join(",")}`] : []),
+      "--export-cache", flags.exportCache,
+      "--import-cache", flags.importCache,
+      ...(this.config.extraArgs ?? []),
+    ];
+  }
+
+  async build(request: BuildRequest): Promise<BuildResult> {
+    const started = Date.now();
+    const command = this.command(request);
+    let result: ProcessResult;
+    try {
+      result = await runProcess(command, {
+        env: this.env(),
+        ...(request.signal ? { signal: request.signal } : {}),
+        ...(this.config.timeoutMs ? { timeoutMs: this.config.timeoutMs } : {}),
+      });
+    } catch (err) {
+      throw spawnError(this.program, err, "install BuildKit's client (buildctl) or set build.executable");
+    }
+    return buildResult(result, started, command, "buildctl build");
+  }
+}
+
+class BuildxBuilder implements Builder {
+  readonly driver = "buildx" as const;
+  private readonly config: BuilderConfig;
+  private readonly program: string;
+
+  constructor(config: BuilderConfig) {
+    this.config = config;
+    this.program = config.executable ?? "docker";
+  }
+
+  private env(): Record<string, string | undefined> {
+    const env = { ...(this.config.env ?? process.env) };
+    if (this.config.authFile) env["DOCKER_CONFIG"] = dirname(this.config.authFile);
+    return env;
+  }
+
+  async version(): Promise<string> {
+    let result: ProcessResult;
+    try {
+      result = await runProcess([this.program, "buildx", "version"], { env: this.env(), timeoutMs: 30_000 });
+    } catch (err) {
+      throw spawnError(this.program, err, "install Docker with the buildx plugin or set build.executable");
+    }
+    const version = parseVersion(result.tail);
+    if (result.code !== 0 || !version) throw new BasewarmError("BUILD_FAILED", `docker buildx version failed: ${errorLine(result.tail)}`);
+    return `buildx ${version.raw}`;
+  }
+
+  command(request: BuildRequest): string[] {
+    const flags = cacheFlags(request.cacheRef, isInsecure(this.config, request.cacheRef));
+    return [
+      this.program, "buildx", "build",
+      "--file", request.dockerfile,
+      ...Object.entries(request.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
+      ...(request.target ? ["--target", request.target] : []),
+      ...(request.platforms.length ? ["--platform", request.platforms.join(",")] : []),
+      "--cache-to", flags.exportCache,
+      "--cache-from", flags.importCache,
+      "--output", "type=cacheonly",
+      ...(this.config.extraArgs ?? []),
+      request.context,
+    ];
+  }
+
+  async build(request: BuildRequest): Promise<BuildResult> {
+    const started = Date.now();
+    const command = this.command(request);
+    let result: ProcessResult;
+    try {
+      result = await runProcess(command, {
+        env: this.env(),
+        ...(request.signal ? { signal: request.signal } : {}),
+        ...(this.config.timeoutMs ? { timeoutMs: this.config.timeoutMs } : {}),
+      });
+    } catch (err) {
+      throw spawnError(this.program, err, "install Docker with the buildx plugin or set build.executable");
+    }
+    return buildResult(result, started, command, "docker buildx build");
+  }
+}
+
+class NoBuilder implements Builder {
+  readonly driver = "none" as const;
+  async version(): Promise<string> {
+    return "none";
+  }
+  async build(): Promise<BuildResult> {
+    return { ok: true, durationMs: 0, logTail: "", command: [] };
+  }
+}
+
+export function createBuilder(config: BuilderConfig): Builder {
+  switch (config.driver) {
+    case "buildah":
+      return new BuildahBuilder(config);
+    case "buildctl":
+      return new BuildctlBuilder(config);
+    case "buildx":
+      return new BuildxBuilder(config);
+    case "none":
+      return new NoBuilder();
+  }
+}
