@@ -27,6 +27,8 @@ export interface RegistryOptions {
   tokenTtlSeconds?: number;
   /** Keep data in this directory instead of a fresh temp dir. */
   dataDir?: string;
+  /** Listen on this port instead of a free one (the demo keeps its ports stable). */
+  port?: number;
 }
 
 export interface RegistryRequest {
@@ -144,7 +146,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
 
   // A port can be taken between freePort() and the registry's bind; retry a few times.
   for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const configPath = join(dir, "config.yml");
     await writeFile(configPath, registryConfig({ dataDir, port, auth: authConfig }));
     const logPath = join(dir, `registry-${attempt}.log`);
@@ -157,7 +159,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
       await waitReady(url, child, logPath);
     } catch (err) {
       child.kill("SIGKILL");
-      if (attempt < 3) continue;
+      if (attempt < 3 && options.port === undefined) continue;
       await issuer?.stop();
       throw err;
     }

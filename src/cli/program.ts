@@ -1,20 +1,22 @@
 import { Command, CommanderError } from "commander";
 import { BasewarmError, errorMessage } from "../errors.js";
+import { registerCopy } from "./commands/copy.js";
+import { registerDockerfileCommands } from "./commands/dockerfile.js";
+import { registerMirror } from "./commands/mirror.js";
+import { registerWarmCommands } from "./commands/warm.js";
+import type { CliContext, CliIo } from "./context.js";
+import { loggerFor } from "./runtime.js";
 
 /** Exit statuses: 0 ok, 1 the work had failures, 2 usage or input errors. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
-
-export interface CliIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
 
 const defaultIo: CliIo = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
 };
 
-export function buildProgram(io: CliIo): Command {
+export function buildProgram(ctx: CliContext): Command {
+  const { io } = ctx;
   const program = new Command();
   program
     .name("basewarm")
@@ -22,15 +24,29 @@ export function buildProgram(io: CliIo): Command {
     .option("--debug", "print stack traces and debug logs")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  registerCopy(program, ctx);
+  registerMirror(program, ctx);
+  registerWarmCommands(program, ctx);
+  registerDockerfileCommands(program, ctx);
   return program;
 }
 
-export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<number> {
-  const program = buildProgram(io);
+export async function runCli(argv: string[], io: CliIo = defaultIo, env: Record<string, string | undefined> = process.env): Promise<number> {
   const debug = argv.includes("--debug");
+  let exitCode: number = EXIT.ok;
+  const ctx: CliContext = {
+    io,
+    env,
+    debug,
+    logger: (level) => loggerFor(level, debug),
+    setExit: (code) => {
+      exitCode = code;
+    },
+  };
+  const program = buildProgram(ctx);
   try {
     await program.parseAsync(argv, { from: "user" });
-    return Number(process.exitCode ?? EXIT.ok);
+    return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version exit through here with code 0.

@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1
+# basewarm service image: multi-stage (compile, then a slim runtime), non-root, `basewarm serve`.
+ARG NODE_VERSION=24
+
+FROM node:${NODE_VERSION}-bookworm AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# --ignore-scripts: compile TypeScript explicitly below; better-sqlite3 is built for this Node.
+RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY testkit ./testkit
+COPY bench ./bench
+COPY demo ./demo
+RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
+
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+# buildah is the builder that works without a daemon; buildctl/buildx users mount their own client.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends buildah ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY package.json ./
+COPY config ./config
+RUN useradd --system --uid 10001 --home-dir /var/lib/basewarm --create-home basewarm
+USER 10001
+ENV NODE_ENV=production STORAGE_DRIVER=vfs BUILDAH_ISOLATION=chroot
+VOLUME ["/var/lib/basewarm"]
+ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
+CMD ["serve", "--config", "/etc/basewarm/basewarm.yaml"]

@@ -1,0 +1,51 @@
+import type { Command } from "commander";
+import { Copier, parsePlatform } from "../../copy/index.js";
+import { loadConfig } from "../../config/index.js";
+import { parseReference } from "../../reference/index.js";
+import type { CliContext } from "../context.js";
+import { formatBytes, progressReporter } from "../progress.js";
+import { clientFor } from "../runtime.js";
+
+export function registerCopy(program: Command, ctx: CliContext): void {
+  program
+    .command("copy")
+    .description("copy one image from SRC to DST, skopeo-style (all platforms unless --platform)")
+    .argument("<src>", "source image reference")
+    .argument("<dst>", "destination image reference")
+    .option("--platform <os/arch[/variant]>", "copy only this platform (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--force", "copy even when the destination already has the digest")
+    .option("--referrers", "also copy OCI referrers (signatures, SBOMs)")
+    .option("--insecure <host>", "reach this registry over plain HTTP (repeatable; loopback always is)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--config <file>", "take registry credentials and settings from this config")
+    .option("--json", "print the result as JSON")
+    .action(async (src: string, dst: string, opts: { platform: string[]; force?: boolean; referrers?: boolean; insecure: string[]; config?: string; json?: boolean }) => {
+      const source = parseReference(src);
+      const target = parseReference(dst);
+      const platforms = opts.platform.map(parsePlatform);
+      const loaded = opts.config ? loadConfig(opts.config, { env: ctx.env }) : undefined;
+      const logger = ctx.logger(loaded?.config.log.level);
+      const client = clientFor(loaded, ctx.env, logger, opts.insecure);
+      const progress = progressReporter(process.stderr, 1, !opts.json);
+      try {
+        const copier = new Copier({ client, logger, onProgress: progress.onProgress });
+        const result = await copier.copyImage({
+          source, target,
+          ...(platforms.length ? { platforms } : {}),
+          ...(opts.force ? { force: true } : {}),
+          ...(opts.referrers ? { referrers: true } : {}),
+        });
+        progress.done();
+        if (opts.json) {
+          ctx.io.stdout(JSON.stringify(result, null, 2) + "\n");
+        } else if (result.status === "failed") {
+          ctx.io.stderr(`basewarm: copy ${result.source} → ${result.target} failed: ${result.error ?? "unknown error"}\n`);
+        } else {
+          const note = result.platformsFiltered ? " (platforms filtered: new index digest)" : "";
+          ctx.io.stdout(`${result.status} ${result.target}@${result.digest ?? "?"}${note}: ${formatBytes(result.bytes)} moved, ${result.blobs.copied} blobs copied, ${result.blobs.mounted} mounted, ${result.blobs.skipped} already there\n`);
+        }
+        ctx.setExit(result.status === "failed" ? 1 : 0);
+      } finally {
+        await client.close();
+      }
+    });
+}

@@ -1,0 +1,15 @@
+import type { Logger } from "../log/index.js";
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** What every command gets from the composition root. */
+export interface CliContext {
+  io: CliIo;
+  env: Record<string, string | undefined>;
+  debug: boolean;
+  logger: (level?: string) => Logger;
+  setExit: (code: number) => void;
+}

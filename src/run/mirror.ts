@@ -1,0 +1,99 @@
+/**
+ * The mirror step of a run (and of `basewarm mirror`): copy every needed image into the target,
+ * record each resolution and outcome in the state file, and summarize.
+ */
+import { Copier, parsePlatform, targetReference, type CopyResult, type ProgressEvent } from "../copy/index.js";
+import type { Config } from "../config/index.js";
+import type { Logger } from "../log/index.js";
+import type { Reference } from "../reference/index.js";
+import type { RegistryClient } from "../registry/index.js";
+import type { StateStore } from "../state/index.js";
+
+export interface MirrorItem {
+  reference: Reference;
+  platforms: string[];
+}
+
+export interface MirrorSummary {
+  images: number;
+  copied: number;
+  unchanged: number;
+  failed: number;
+  deferred: number;
+  bytes: number;
+  blobsCopied: number;
+  blobsMounted: number;
+  blobsSkipped: number;
+  seconds: number;
+}
+
+export interface MirrorReport {
+  images: (CopyResult & { changedUpstream: boolean; previousDigest: string | null })[];
+  summary: MirrorSummary;
+}
+
+export interface MirrorOptions {
+  client: RegistryClient;
+  config: Config;
+  items: MirrorItem[];
+  state?: StateStore;
+  runId?: number | null;
+  force?: boolean;
+  logger: Logger;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export async function mirrorImages(options: MirrorOptions): Promise<MirrorReport> {
+  const started = Date.now();
+  const { config, state } = options;
+  const copier = new Copier({
+    client: options.client,
+    blobConcurrency: config.concurrency.blobs,
+    imageConcurrency: config.concurrency.images,
+    rateLimitReserve: config.mirror.rateLimitReserve,
+    logger: options.logger,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  const requests = options.items.map((item) => ({
+    source: item.reference,
+    target: targetReference(item.reference, config.target),
+    ...(item.platforms.length ? { platforms: item.platforms.map(parsePlatform) } : {}),
+    ...(options.force ? { force: true } : {}),
+    ...(config.mirror.referrers ? { referrers: true } : {}),
+  }));
+  const results = await copier.copyAll(requests);
+  const images = results.map((result) => {
+    let changedUpstream = false;
+    let previousDigest: string | null = null;
+    if (state && result.sourceDigest && result.status !== "failed") {
+      const recorded = state.recordResolution(options.runId ?? null, result.source, result.sourceDigest, result.mediaType ?? "");
+      changedUpstream = recorded.changed && recorded.previous !== undefined;
+      previousDigest = recorded.previous ?? null;
+    }
+    state?.recordImage(options.runId ?? null, {
+      source: result.source,
+      target: result.target,
+      digest: result.digest,
+      bytes: result.bytes,
+      status: result.status,
+      ...(result.error === undefined ? {} : { error: result.error }),
+    });
+    return { ...result, changedUpstream, previousDigest };
+  });
+  const count = (status: CopyResult["status"]) => results.filter((r) => r.status === status).length;
+  return {
+    images,
+    summary: {
+      images: results.length,
+      copied: count("copied"),
+      unchanged: count("unchanged"),
+      failed: count("failed"),
+      deferred: count("deferred"),
+      bytes: copier.totals.bytes,
+      blobsCopied: copier.totals.blobsCopied,
+      blobsMounted: copier.totals.blobsMounted,
+      blobsSkipped: copier.totals.blobsSkipped,
+      seconds: (Date.now() - started) / 1000,
+    },
+  };
+}
