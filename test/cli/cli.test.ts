@@ -1,0 +1,125 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { makeImage, makeLayer, makeMultiArch, pushImage } from "../../testkit/images.js";
+import { basewarm, workspace } from "../helpers/cli.js";
+import { useRegistry } from "../helpers/registries.js";
+
+/** A user error: non-zero exit, one line on stderr, no stack trace. */
+function expectOneLineError(run: { code: number | null; stderr: string }, pattern: RegExp, code = 2) {
+  expect(run.code).toBe(code);
+  const lines = run.stderr.trim().split("\n");
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^basewarm: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(run.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe("basewarm CLI", () => {
+  it("prints help", async () => {
+    const run = await basewarm(["--help"]);
+    expect(run.code).toBe(0);
+    for (const command of ["run", "serve", "mirror", "copy", "refs", "rewrite", "plan", "status", "history"]) expect(run.stdout).toContain(command);
+  });
+
+  it("refs --json lists images with provenance, no network", async () => {
+    const dir = workspace({ Dockerfile: "# syntax=docker/dockerfile:1\nARG V=3.20\nFROM --platform=$BUILDPLATFORM alpine:${V} AS build\nCOPY --from=golang:1.22 /go /go\nFROM build\n" });
+    const run = await basewarm(["refs", join(dir, "Dockerfile"), "--json", "--build-arg", "V=3.19"]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual([
+      { ref: "docker/dockerfile:1", normalized: "docker.io/docker/dockerfile:1", kind: "syntax", line: 1 },
+      { ref: "alpine:3.19", normalized: "docker.io/library/alpine:3.19", kind: "from", line: 3, platform: "linux/amd64", stage: "build" },
+      { ref: "golang:1.22", normalized: "docker.io/library/golang:1.22", kind: "copy-from", line: 4, stage: "build" },
+    ]);
+  });
+
+  it.each([
+    [["refs", "/nonexistent/Dockerfile"], /Dockerfile \/nonexistent\/Dockerfile not found/],
+    [["refs", "BADFILE"], /BADFILE:2: .*lowercase/],
+    [["refs", "Dockerfile", "--build-arg", "NOEQUALS"], /--build-arg "NOEQUALS": want NAME=VALUE/],
+    [["mirror", "--config", "/nonexistent.yaml"], /config file \/nonexistent\.yaml not found/],
+    [["mirror", "--config", "BADCONFIG"], /basewarm\.yaml:2: concurrency\.blobs: .*number/i],
+    [["copy", "Alpine", "x"], /invalid reference "Alpine": repository name must be lowercase/],
+    [["copy", "alpine", "y", "--platform", "linux"], /invalid platform "linux"/],
+    [["run", "--config", "BADCONFIG", "--shard", "4/4"], /basewarm\.yaml:2/],
+  ])("rejects bad input with one clear line: %j", async (args, pattern) => {
+    const dir = workspace({ BADFILE: "FROM alpine\nFROM Ubuntu:22.04\n", "basewarm.yaml": "target: { registry: 127.0.0.1:5000 }\nconcurrency: { blobs: lots }\n", Dockerfile: "FROM alpine\n" });
+    const resolved = args.map((a) => (a === "BADFILE" ? join(dir, "BADFILE") : a === "BADCONFIG" ? join(dir, "basewarm.yaml") : a === "Dockerfile" ? join(dir, "Dockerfile") : a));
+    expectOneLineError(await basewarm(resolved), pattern);
+  });
+
+  it("rejects an unknown command or option as usage errors", async () => {
+    const run = await basewarm(["mirorr"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/unknown command 'mirorr'/);
+  });
+
+  describe("against real registries", () => {
+    const upstream = useRegistry();
+    const mirror = useRegistry();
+
+    it("copy SRC DST copies one image, skopeo-style, and reports JSON", async () => {
+      const image = makeMultiArch({ seed: "cli-copy", shared: [makeLayer("cli-shared", 5000)], archLayerSize: 1000 });
+      await pushImage(upstream().url, "lib/tool", image, "1");
+      const run = await basewarm(["copy", `${upstream().host}/lib/tool:1`, `${mirror().host}/copied/tool:1`, "--json"]);
+      expect(run.code).toBe(0);
+      const result = JSON.parse(run.stdout) as { status: string; digest: string };
+      expect(result).toMatchObject({ status: "copied", digest: image.digest });
+      const again = await basewarm(["copy", `${upstream().host}/lib/tool:1`, `${mirror().host}/copied/tool:1`]);
+      expect(again.stdout).toMatch(/^unchanged /);
+    });
+
+    it("mirror --json copies what it can, reports failures, exits 1, and records history", async () => {
+      await pushImage(upstream().url, "lib/one", makeImage({ seed: "cli-one", layers: [makeLayer("cli-one", 3000)] }), "1");
+      const dir = workspace({
+        "basewarm.yaml": [
+          `target: { registry: "${mirror().host}", prefix: m }`,
+          "state: state.db",
+          "images:",
+          `  - ${upstream().host}/lib/one:1`,
+          `  - ${upstream().host}/lib/missing:1`,
+        ].join("\n"),
+      });
+      const run = await basewarm(["mirror", "--config", join(dir, "basewarm.yaml"), "--json"]);
+      expect(run.code).toBe(1);
+      const report = JSON.parse(run.stdout) as { images: { source: string; target: string; digest: string | null; status: string; bytes: number; error?: string }[]; summary: { copied: number; failed: number } };
+      expect(report.images.map((i) => i.status)).toEqual(["copied", "failed"]);
+      expect(report.images[0]!.target).toBe(`${mirror().host}/m/${upstream().host.replace(":", "-")}/lib/one:1`);
+      expect(report.images[0]!.bytes).toBeGreaterThan(3000);
+      expect(report.images[1]!.error).toMatch(/lib\/missing:1: no such image at the source/);
+      expect(report.summary).toMatchObject({ copied: 1, failed: 1 });
+
+      const one = await basewarm(["mirror", `${upstream().host}/lib/one:1`, "--config", join(dir, "basewarm.yaml")]);
+      expect(one.code).toBe(0);
+      expect(one.stdout).toMatch(/^unchanged /);
+      const history = await basewarm(["history", `${upstream().host}/lib/one:1`, "--config", join(dir, "basewarm.yaml"), "--json"]);
+      expect(JSON.parse(history.stdout)).toEqual([expect.objectContaining({ ref: `${upstream().host}/lib/one:1`, runs: 2 })]);
+      const status = await basewarm(["status", "--config", join(dir, "basewarm.yaml")]);
+      expect(status.stdout).toMatch(/run 2 +mirror +ok/);
+      expect(status.stdout).toMatch(/run 1 +mirror +partial/);
+      const db = new Database(join(dir, "state.db"), { readonly: true });
+      expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
+      db.close();
+    });
+
+    it("plan and rewrite show the catalog against the mirror", async () => {
+      const image = makeImage({ seed: "cli-plan", layers: [makeLayer("cli-plan", 1000)] });
+      await pushImage(upstream().url, "lib/base", image, "2");
+      const dir = workspace({
+        "app/Dockerfile": `FROM ${upstream().host}/lib/base:2 AS build\nRUN true\nFROM build\n`,
+        "basewarm.yaml": `target: { registry: "${mirror().host}", prefix: p }\nstate: s.db\ncatalog:\n  - dockerfile: app/Dockerfile\n`,
+      });
+      const config = join(dir, "basewarm.yaml");
+      const before = JSON.parse((await basewarm(["plan", "--config", config, "--json"])).stdout) as { images: { ref: string; upstreamDigest: string; mirrored: boolean }[] };
+      expect(before.images).toEqual([expect.objectContaining({ ref: `${upstream().host}/lib/base:2`, upstreamDigest: image.digest, mirrored: false })]);
+      expect((await basewarm(["mirror", "--config", config])).code).toBe(0);
+      const after = JSON.parse((await basewarm(["plan", "--config", config, "--json"])).stdout) as { images: { mirrored: boolean }[] };
+      expect(after.images[0]!.mirrored).toBe(true);
+      const rewritten = await basewarm(["rewrite", join(dir, "app/Dockerfile"), "--config", config]);
+      expect(rewritten.code).toBe(0);
+      expect(rewritten.stdout).toBe(`FROM ${mirror().host}/p/${upstream().host.replace(":", "-")}/lib/base@${image.digest} AS build\nRUN true\nFROM build\n`);
+      expect(readFileSync(join(dir, "app/Dockerfile"), "utf8")).toContain(`${upstream().host}/lib/base:2`);
+    });
+  });
+});
