@@ -1,0 +1,147 @@
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { Scheduler } from "../../src/schedule/index.js";
+import { silentLogger } from "../../src/log/index.js";
+import { makeBusyboxImage, makeImage, makeLayer, pushImage } from "../../testkit/images.js";
+import { basewarm, startBasewarm, workspace } from "../helpers/cli.js";
+import { useRegistry } from "../helpers/registries.js";
+
+function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      if (check()) return resolve();
+      if (Date.now() - started > timeoutMs) return reject(new Error("timed out waiting"));
+      setTimeout(tick, 50);
+    };
+    tick();
+  });
+}
+
+describe("scheduler", () => {
+  it("fires from a real cron expression and never runs two at once", async () => {
+    let active = 0;
+    let maxActive = 0;
+    let runs = 0;
+    const scheduler = new Scheduler({
+      cron: "* * * * * *", // every second
+      logger: silentLogger,
+      run: async () => {
+        active++;
+        runs++;
+        maxActive = Math.max(maxActive, active);
+        await new Promise((r) => setTimeout(r, 2200)); // longer than the period
+        active--;
+      },
+    });
+    scheduler.start();
+    await waitFor(() => runs >= 2, 10_000);
+    await scheduler.stop();
+    expect(maxActive).toBe(1);
+    expect(scheduler.stats.skippedBusy).toBeGreaterThan(0);
+  });
+});
+
+describe("basewarm serve (a real process)", () => {
+  const upstream = useRegistry();
+  const mirror = useRegistry();
+
+  it("runs on its cron schedule, logs a health line per run, and exits 0 on SIGTERM", async () => {
+    await pushImage(upstream().url, "lib/s", makeImage({ seed: "serve", layers: [makeLayer("serve", 1000)] }), "1");
+    const dir = workspace({
+      "basewarm.yaml": [
+        `target: { registry: "${mirror().host}" }`,
+        "state: state.db",
+        `images: ["${upstream().host}/lib/s:1"]`,
+        'schedule: { cron: "*/2 * * * * *" }',
+        "log: { level: info }",
+      ].join("\n"),
+    });
+    const { child, output } = startBasewarm(["serve", "--config", join(dir, "basewarm.yaml")]);
+    await waitFor(() => (output().match(/"msg":"health"/g) ?? []).length >= 2, 20_000);
+    child.kill("SIGTERM");
+    const code = await new Promise((r) => child.once("exit", r));
+    expect(code).toBe(0);
+    expect(output()).toMatch(/"msg":"scheduler stopped"/);
+    const db = new Database(join(dir, "state.db"), { readonly: true });
+    const runs = db.prepare("SELECT trigger, outcome FROM runs ORDER BY id").all() as { trigger: string; outcome: string }[];
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    expect(runs.every((r) => r.trigger === "schedule" && r.outcome === "ok")).toBe(true);
+    expect(db.prepare("SELECT COUNT(*) AS n FROM lock").get()).toEqual({ n: 0 });
+    db.close();
+  });
+
+  it("abandons a run cleanly on SIGTERM during a build, and the next run finishes the work", async () => {
+    await pushImage(upstream().url, "lib/busybox", makeBusyboxImage({ seed: "serve-sigterm" }), "1");
+    const dir = workspace({
+      "slow/Dockerfile": `FROM ${upstream().host}/lib/busybox:1\nRUN sleep 60\n`,
+      "basewarm.yaml": [
+        `target: { registry: "${mirror().host}" }`,
+        "state: state.db",
+        "catalog: [{ dockerfile: slow/Dockerfile }]",
+        "build: { driver: buildah, timeoutSeconds: 120 }",
+        "log: { level: info }",
+      ].join("\n"),
+    });
+    const started = Date.now();
+    const { child, output } = startBasewarm(["serve", "--once", "--config", join(dir, "basewarm.yaml")]);
+    // Wait until the mirror step is done and the build has started.
+    await waitFor(() => {
+      try {
+        const db = new Database(join(dir, "state.db"), { readonly: true });
+        const n = (db.prepare("SELECT COUNT(*) AS n FROM images").get() as { n: number }).n;
+        db.close();
+        return n > 0;
+      } catch {
+        return false;
+      }
+    }, 20_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill("SIGTERM");
+    const code = await new Promise((r) => child.once("exit", r));
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(40_000);
+    const db = new Database(join(dir, "state.db"), { readonly: true });
+    expect(db.prepare("SELECT outcome FROM runs").all()).toEqual([{ outcome: "abandoned" }]);
+    expect(db.prepare("SELECT outcome, reason FROM builds").all()).toEqual([{ outcome: "failed", reason: expect.stringMatching(/stopped/) }]);
+    expect(db.prepare("SELECT COUNT(*) AS n FROM lock").get()).toEqual({ n: 0 });
+    expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
+    db.close();
+    expect(output()).not.toMatch(/\n\s+at /);
+
+    // The next run completes (the Dockerfile no longer sleeps) and the mirror work is not redone.
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(join(dir, "slow/Dockerfile"), `FROM ${upstream().host}/lib/busybox:1\nRUN echo fast\n`);
+    const next = await basewarm(["run", "--config", join(dir, "basewarm.yaml"), "--json"]);
+    expect(next.code).toBe(0);
+    const report = JSON.parse(next.stdout) as { outcome: string; mirror: { summary: { unchanged: number } }; builds: { outcome: string }[] };
+    expect(report.outcome).toBe("ok");
+    expect(report.mirror.summary.unchanged).toBe(1);
+    expect(report.builds.map((b) => b.outcome)).toEqual(["built"]);
+  });
+
+  it("refuses a second run while one holds the lock", async () => {
+    await pushImage(upstream().url, "lib/busybox", makeBusyboxImage({ seed: "serve-lock" }), "2");
+    const dir = workspace({
+      "slow/Dockerfile": `FROM ${upstream().host}/lib/busybox:2\nRUN sleep 30\n`,
+      "basewarm.yaml": `target: { registry: "${mirror().host}" }\nstate: state.db\ncatalog: [{ dockerfile: slow/Dockerfile }]\nbuild: { driver: buildah }\n`,
+    });
+    const { child } = startBasewarm(["run", "--config", join(dir, "basewarm.yaml")]);
+    await waitFor(() => {
+      try {
+        const db = new Database(join(dir, "state.db"), { readonly: true });
+        const n = (db.prepare("SELECT COUNT(*) AS n FROM lock").get() as { n: number }).n;
+        db.close();
+        return n > 0;
+      } catch {
+        return false;
+      }
+    }, 20_000);
+    const second = await basewarm(["run", "--config", join(dir, "basewarm.yaml")]);
+    expect(second.code).toBe(1);
+    expect(second.stderr.trim()).toMatch(/^basewarm: another warm run holds the lock in .*state\.db; wait for it to finish/);
+    child.kill("SIGTERM");
+    expect(await new Promise((r) => child.once("exit", r))).toBe(0);
+  });
+});
