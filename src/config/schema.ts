@@ -75,7 +75,8 @@ export const configSchema = z.strictObject({
     jitterSeconds: z.number().int().min(0).default(0),
     timezone: z.string().optional(),
   }).optional(),
-  log: z.strictObject({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") }).default({ level: "info" }),
+  /** The CLI logs warnings by default; `serve` always logs at least info (health lines). */
+  log: z.strictObject({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("warn") }).default({ level: "warn" }),
 });
 
 export type Config = z.infer<typeof configSchema>;
