@@ -4,7 +4,7 @@
  * the same digests. Pushed with plain HTTP to unauthenticated registries, or written as an
  * OCI layout for skopeo to push anywhere.
  */
-import { createHash } from "node:crypto";
+import { createCipheriv, createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -54,16 +54,25 @@ export function sha256(data: Buffer | string): string {
   return "sha256:" + createHash("sha256").update(data).digest("hex");
 }
 
-/** Seeded byte generator (SHA-256 in counter mode): fast enough and identical on every run. */
+/** AES-256-CTR keystream keyed by the seed: deterministic, incompressible and fast (GB/s). */
+function keystream(seed: string) {
+  const key = createHash("sha256").update(`key/${seed}`).digest();
+  const iv = createHash("sha256").update(`iv/${seed}`).digest().subarray(0, 16);
+  return createCipheriv("aes-256-ctr", key, iv);
+}
+
+/** Seeded bytes: identical on every run for the same seed. */
 export function seededBytes(seed: string, size: number): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  let offset = 0;
-  let counter = 0;
-  while (offset < size) {
-    const block = createHash("sha256").update(`${seed}/${counter++}`).digest();
-    offset += block.copy(out, offset);
+  return keystream(seed).update(Buffer.alloc(size));
+}
+
+/** The same bytes as seededBytes(seed, size), as a stream of chunks (for blobs too big for memory). */
+export function* seededChunks(seed: string, size: number, chunkSize = 1 << 20): Generator<Buffer> {
+  const cipher = keystream(seed);
+  const zeros = Buffer.alloc(chunkSize);
+  for (let offset = 0; offset < size; offset += chunkSize) {
+    yield cipher.update(zeros.subarray(0, Math.min(chunkSize, size - offset)));
   }
-  return out;
 }
 
 function tarHeader(name: string, size: number, type: "0" | "2" | "5", linkname = "", mode = 0o644): Buffer {

@@ -341,13 +341,6 @@ export class Copier {
     claim.catch(() => undefined);
     this.blobOwners.set(ownerKey, claim);
     try {
-      const size = await this.client.blobHead(targetRepo, blob.digest);
-      if (size !== undefined) {
-        stats.skipped++;
-        this.totals.blobsSkipped++;
-        settle(targetRepo.repository);
-        return;
-      }
       let location: string | undefined;
       for (const from of this.options.knownBlobLocations?.(targetRepo.registry, blob.digest) ?? []) {
         if (from === targetRepo.repository) continue;
@@ -360,6 +353,18 @@ export class Copier {
         }
         location = mount.location; // the failed mount opened an upload session: use it
         break;
+      }
+      if (location === undefined) {
+        // "Mount from itself": one request that answers 201 when the repository already has the
+        // blob and otherwise opens the upload session we need anyway (a HEAD plus a POST in one).
+        const probe = await this.client.blobMount(targetRepo, blob.digest, targetRepo.repository);
+        if (probe.mounted) {
+          stats.skipped++;
+          this.totals.blobsSkipped++;
+          settle(targetRepo.repository);
+          return;
+        }
+        location = probe.location;
       }
       await this.transfer(sourceRepo, targetRepo, blob, stats, location);
       settle(targetRepo.repository);

@@ -3,7 +3,7 @@
  * repository, with exact bytes, verified digests and streaming bodies.
  */
 import { createHash } from "node:crypto";
-import { PassThrough, type Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { BasewarmError, isBasewarmError } from "../errors.js";
 import { digestAlgorithm, isDigest, Reference } from "../reference/index.js";
 import { bareMediaType, MANIFEST_ACCEPT, MEDIA_TYPES } from "./media-types.js";
@@ -285,35 +285,50 @@ export class RegistryClient {
     await res.body.dump();
   }
 
+  /**
+   * Chunked upload (PATCH per chunk, then PUT). Each chunk is streamed straight from the source,
+   * never gathered in memory, so a 1 GiB blob costs no more memory than a small one.
+   */
   private async uploadChunked(repo: RepositoryRef, digest: string, size: number, body: Readable, firstLocation: string): Promise<void> {
     const subject = `${repoLabel(repo)}@${digest}`;
+    const source = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    let carry: Buffer | undefined;
+    async function* slice(length: number): AsyncGenerator<Buffer> {
+      let remaining = length;
+      while (remaining > 0) {
+        let buffer = carry;
+        carry = undefined;
+        if (!buffer) {
+          const next = await source.next();
+          if (next.done) throw new BasewarmError("DIGEST_MISMATCH", `upload ${subject}: the source ended ${remaining} bytes early`, { retryable: true });
+          buffer = next.value;
+        }
+        if (buffer.length > remaining) {
+          carry = buffer.subarray(remaining);
+          buffer = buffer.subarray(0, remaining);
+        }
+        remaining -= buffer.length;
+        yield buffer;
+      }
+    }
     let location = firstLocation;
-    let offset = 0;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    const flush = async () => {
-      const chunk = Buffer.concat(pending, pendingBytes);
-      pending = [];
-      pendingBytes = 0;
+    for (let offset = 0; offset < size; ) {
+      const length = Math.min(this.chunkSize, size - offset);
       const res = await this.transport.request({
         host: repo.registry, method: "PATCH", path: location,
-        headers: { "content-type": "application/octet-stream", "content-length": String(chunk.length), "content-range": `${offset}-${offset + chunk.length - 1}` },
-        body: chunk, scopes: [pushScope(repo)], subject, priority: "bulk", accept: (s) => s === 202,
+        headers: { "content-type": "application/octet-stream", "content-length": String(length), "content-range": `${offset}-${offset + length - 1}` },
+        body: () => Readable.from(slice(length)), scopes: [pushScope(repo)], subject, priority: "bulk", accept: (s) => s === 202,
         once: true, // a repeated PATCH would append twice
       });
       await res.body.dump();
-      offset += chunk.length;
+      offset += length;
       const next = res.headers["location"];
       if (next) location = new URL(next, res.url).toString();
-    };
-    for await (const chunk of body) {
-      const buffer = chunk as Buffer;
-      pending.push(buffer);
-      pendingBytes += buffer.length;
-      if (pendingBytes >= this.chunkSize) await flush();
     }
-    if (pendingBytes > 0) await flush();
-    if (offset !== size) throw new BasewarmError("DIGEST_MISMATCH", `upload ${subject}: sent ${offset} bytes, expected ${size}`);
+    // The source must end exactly here; a longer stream is not the blob we were promised.
+    if (carry !== undefined || !(await source.next()).done) {
+      throw new BasewarmError("DIGEST_MISMATCH", `upload ${subject}: the source is longer than ${size} bytes`, { retryable: true });
+    }
     const url = new URL(location);
     url.searchParams.set("digest", digest);
     const res = await this.transport.request({
