@@ -1,1 +1,16 @@
-export { StateStore, type StateOptions, type RunTrigger, type RunOutcome, type ImageStatus, type RunRow, type ImageRow, type BuildRecord, type LockHandle, type HistoryRow } from "./store.js";
+export { StateStore, DEFAULT_LOCK_STALE_MS, LOG_TAIL_MAX } from "./store.js";
+export type {
+  BuildOutcome,
+  BuildRecord,
+  HistoryRow,
+  ImageRecord,
+  ImageRow,
+  ImageStatus,
+  LockHandle,
+  LockOptions,
+  Resolution,
+  RunOutcome,
+  RunRow,
+  RunTrigger,
+  StateOptions,
+} from "./types.js";

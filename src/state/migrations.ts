@@ -2,7 +2,12 @@
  * Schema migrations, applied in order; `PRAGMA user_version` is the number applied.
  * Never edit a released migration: add a new one.
  */
+import type Database from "better-sqlite3";
+import { BasewarmError } from "../errors.js";
+
 export const MIGRATIONS: readonly string[] = [
+  // 1: the initial schema. Resolutions hold one row per period in which a reference kept the same
+  // digest (first/last seen), so history stays small however often a tag is re-resolved.
   `
   CREATE TABLE runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -68,4 +73,45 @@ export const MIGRATIONS: readonly string[] = [
     heartbeat_at TEXT NOT NULL
   );
   `,
+  // 2: a run remembers its process and the lock it ran under, so a dead run can be told apart from
+  // a live one that runs without the lock (an on-demand mirror) and only dead ones get abandoned.
+  `
+  ALTER TABLE runs ADD COLUMN pid INTEGER;
+  ALTER TABLE runs ADD COLUMN hostname TEXT;
+  ALTER TABLE runs ADD COLUMN lock_token TEXT;
+  CREATE INDEX runs_running ON runs (outcome) WHERE outcome = 'running';
+  CREATE INDEX builds_run ON builds (run_id);
+  `,
 ];
+
+function userVersion(db: Database.Database): number {
+  return db.pragma("user_version", { simple: true }) as number;
+}
+
+/**
+ * Bring the schema to `migrations.length`, all steps in one transaction: a crash or a failing step
+ * leaves the file at its old version. Refuses a file written by a newer basewarm.
+ */
+export function applyMigrations(db: Database.Database, path: string, migrations: readonly string[] = MIGRATIONS): void {
+  const target = migrations.length;
+  const refuseNewer = (current: number): void => {
+    if (current > target) {
+      throw new BasewarmError(
+        "STATE_ERROR",
+        `state file ${path} has schema version ${current}, newer than this basewarm understands (${target}); upgrade basewarm or point state: at another file`,
+      );
+    }
+  };
+  const seen = userVersion(db);
+  refuseNewer(seen);
+  if (seen === target) return;
+  db.transaction(() => {
+    // Read again under the write lock: another process may have migrated since.
+    const current = userVersion(db);
+    refuseNewer(current);
+    for (let version = current; version < target; version++) {
+      db.exec(migrations[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    }
+  }).immediate();
+}

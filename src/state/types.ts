@@ -1,0 +1,97 @@
+/** The records basewarm keeps in its state file, as callers see them. Timestamps are ISO 8601 UTC strings. */
+
+export const RUN_TRIGGERS = ["schedule", "manual", "mirror", "cli"] as const;
+export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+
+export const RUN_OUTCOMES = ["running", "ok", "partial", "failed", "abandoned"] as const;
+export type RunOutcome = (typeof RUN_OUTCOMES)[number];
+
+export const IMAGE_STATUSES = ["copied", "unchanged", "failed", "deferred"] as const;
+export type ImageStatus = (typeof IMAGE_STATUSES)[number];
+
+export const BUILD_OUTCOMES = ["ok", "failed", "skipped"] as const;
+export type BuildOutcome = (typeof BUILD_OUTCOMES)[number];
+
+export interface StateOptions {
+  /** The SQLite file; its directory must exist. */
+  path: string;
+  /** Clock for every timestamp the store writes (tests pin it). */
+  now?: () => Date;
+}
+
+export interface RunRow {
+  id: number;
+  startedAt: string;
+  endedAt: string | null;
+  trigger: RunTrigger;
+  outcome: RunOutcome;
+  summary: unknown;
+}
+
+export interface ImageRecord {
+  source: string;
+  target: string;
+  digest: string | null;
+  bytes: number;
+  status: ImageStatus;
+  /** Already sanitized by the caller: no credentials, tokens or signed URLs. */
+  error?: string;
+}
+
+export interface ImageRow {
+  runId: number | null;
+  source: string;
+  target: string;
+  digest: string | null;
+  bytes: number;
+  status: ImageStatus;
+  error: string | null;
+  at: string;
+}
+
+export interface BuildRecord {
+  entry: string;
+  inputsHash: string;
+  builder: string;
+  builderVersion: string;
+  cacheRef: string;
+  durationMs: number;
+  outcome: BuildOutcome;
+  reason: string;
+  /** Already sanitized by the caller; only the last LOG_TAIL_MAX characters are kept. */
+  logTail: string;
+  cacheHitRatio: number | null;
+  /** Defaults to the store's clock when recording; always set when read back. */
+  startedAt?: string;
+  /** Set when read back. */
+  runId?: number;
+}
+
+export interface HistoryRow {
+  ref: string;
+  digest: string;
+  firstSeen: string;
+  lastSeen: string;
+  /** Runs that resolved this digest in this period (a resolution outside any run counts as one). */
+  runs: number;
+}
+
+export interface Resolution {
+  digest: string;
+  mediaType: string;
+  /** When this digest was last seen for the reference. */
+  at: string;
+}
+
+export interface LockHandle {
+  readonly token: string;
+  /** Refresh the heartbeat; false when the lock was taken over (the caller should stop its run). */
+  heartbeat(): boolean;
+  /** Give the lock up; harmless when it was already taken over or released. */
+  release(): void;
+}
+
+export interface LockOptions {
+  /** A holder that has not beaten for this long is presumed dead. Default 10 minutes. */
+  staleAfterMs?: number;
+}

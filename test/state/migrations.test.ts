@@ -1,0 +1,126 @@
+import { readFileSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { StateStore } from "../../src/state/index.js";
+import { MIGRATIONS, applyMigrations } from "../../src/state/migrations.js";
+import { stateErrorOf, tempStatePath } from "./helpers.js";
+
+function userVersion(path: string): number {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.pragma("user_version", { simple: true }) as number;
+  } finally {
+    db.close();
+  }
+}
+
+function tables(path: string): string[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    return (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+  } finally {
+    db.close();
+  }
+}
+
+describe("state migrations", () => {
+  it("creates every table on a new file, in WAL mode, at the latest version", () => {
+    const path = tempStatePath();
+    const state = StateStore.open({ path });
+    state.close();
+    expect(userVersion(path)).toBe(MIGRATIONS.length);
+    expect(tables(path)).toEqual(["blobs", "builds", "images", "lock", "resolutions", "runs"]);
+    const raw = new Database(path, { readonly: true });
+    expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
+    raw.close();
+  });
+
+  it("reopens idempotently and keeps what was recorded", () => {
+    const path = tempStatePath();
+    const first = StateStore.open({ path });
+    const run = first.startRun("cli");
+    first.finishRun(run, "ok", { n: 1 });
+    first.close();
+    for (let i = 0; i < 3; i++) {
+      const again = StateStore.open({ path });
+      expect(again.recentRuns(5)).toMatchObject([{ id: run, outcome: "ok", summary: { n: 1 } }]);
+      expect(again.integrityCheck()).toBe("ok");
+      again.close();
+    }
+    expect(userVersion(path)).toBe(MIGRATIONS.length);
+  });
+
+  it("upgrades a version-1 file in place, keeping its records; its ownerless running runs are abandoned only when the lock changes hands", () => {
+    const path = tempStatePath();
+    const raw = new Database(path);
+    raw.exec(MIGRATIONS[0]!);
+    raw.pragma("user_version = 1");
+    raw.prepare("INSERT INTO runs (started_at, trigger, outcome) VALUES ('2026-01-01T00:00:00.000Z', 'schedule', 'running')").run();
+    raw.prepare("INSERT INTO resolutions (ref, digest, media_type, first_seen, last_seen, runs) VALUES ('docker.io/library/a:1', 'sha256:aa', 'm', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 1)").run();
+    raw.close();
+
+    const state = StateStore.open({ path });
+    expect(userVersion(path)).toBe(MIGRATIONS.length);
+    expect(state.history()).toEqual([{ ref: "docker.io/library/a:1", digest: "sha256:aa", firstSeen: "2026-01-01T00:00:00.000Z", lastSeen: "2026-01-01T00:00:00.000Z", runs: 1 }]);
+    expect(state.recentRuns(1)[0]?.outcome).toBe("running");
+    expect(state.acquireLock()).not.toBeNull();
+    expect(state.recentRuns(1)[0]?.outcome).toBe("abandoned");
+    state.close();
+  });
+
+  it("applies all steps in one transaction: a failing step leaves the file at its old version", () => {
+    const path = tempStatePath();
+    const db = new Database(path);
+    const broken = [MIGRATIONS[0]!, "CREATE TABLE half_done (x INTEGER); SELECT no_such_column FROM runs;"];
+    expect(() => applyMigrations(db, path, broken)).toThrow(/no_such_column/);
+    expect(db.pragma("user_version", { simple: true })).toBe(0);
+    expect(db.prepare("SELECT COUNT(*) AS n FROM sqlite_master").get()).toEqual({ n: 0 });
+    applyMigrations(db, path, [MIGRATIONS[0]!]);
+    expect(db.pragma("user_version", { simple: true })).toBe(1);
+    db.close();
+  });
+
+  it("refuses a file written by a newer basewarm, in one line naming the file and what to do, and leaves it alone", () => {
+    const path = tempStatePath();
+    StateStore.open({ path }).close();
+    const raw = new Database(path);
+    raw.pragma(`user_version = ${MIGRATIONS.length + 7}`);
+    raw.close();
+    const err = stateErrorOf(() => StateStore.open({ path }));
+    expect(err.message).toBe(
+      `state file ${path} has schema version ${MIGRATIONS.length + 7}, newer than this basewarm understands (${MIGRATIONS.length}); upgrade basewarm or point state: at another file`,
+    );
+    expect(userVersion(path)).toBe(MIGRATIONS.length + 7);
+  });
+
+  it("refuses a missing directory instead of creating it", () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "basewarm-state-")), "missing");
+    const err = stateErrorOf(() => StateStore.open({ path: join(dir, "state.db") }));
+    expect(err.message).toBe(`state directory ${dir} does not exist; create it or point state: at a file in an existing directory`);
+  });
+
+  it("refuses a directory that is a file", () => {
+    const parent = mkdtempSync(join(tmpdir(), "basewarm-state-"));
+    writeFileSync(join(parent, "plain"), "x");
+    const err = stateErrorOf(() => StateStore.open({ path: join(parent, "plain", "state.db") }));
+    expect(err.message).toMatch(/^state directory .*plain does not exist/);
+  });
+
+  it("refuses a path that is a directory, naming it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "basewarm-state-"));
+    const err = stateErrorOf(() => StateStore.open({ path: dir }));
+    expect(err.message).toMatch(new RegExp(`^state file ${dir}: cannot open it: .*; check that the file and its directory exist and are writable`));
+    expect(err.message).not.toContain("\n");
+  });
+
+  it("refuses a file that is not a SQLite database and does not overwrite it", () => {
+    const path = tempStatePath();
+    const garbage = "this is not a database, it is someone's notes\n".repeat(200);
+    writeFileSync(path, garbage);
+    const err = stateErrorOf(() => StateStore.open({ path }));
+    expect(err.message).toMatch(new RegExp(`^state file ${path}: cannot prepare it: file is not a database; it is not a SQLite database; move it away`));
+    expect(readFileSync(path, "utf8")).toBe(garbage);
+  });
+});
