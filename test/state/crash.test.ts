@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StateStore } from "../../src/state/index.js";
+import { Child, bundleForChildren, dumpTable, tempStatePath } from "./helpers.js";
+import { WORKLOAD_MEDIA_TYPE, workloadClock, workloadContext, workloadDigest, workloadRef, workloadStep } from "./workload.js";
+
+const TABLES = ["runs", "resolutions", "images", "blobs", "builds"] as const;
+/** Who wrote a row differs between the crashed child and the replay; what was written must not. */
+const OWNER_COLUMNS = ["pid", "hostname", "lock_token"];
+
+type Dump = Record<(typeof TABLES)[number], Record<string, unknown>[]>;
+
+function dump(path: string): Dump {
+  return Object.fromEntries(TABLES.map((t) => [t, dumpTable(path, t, OWNER_COLUMNS)])) as Dump;
+}
+
+/** What a file holds after the first `steps` steps of the workload, replayed in this process. */
+function replay(steps: number): Dump {
+  const path = tempStatePath();
+  const ctx = workloadContext();
+  const state = StateStore.open({ path, now: workloadClock(ctx) });
+  for (let i = 0; i < steps; i++) workloadStep(state, i, ctx);
+  state.close();
+  return dump(path);
+}
+
+/** The replay as the next process must leave it: a run still running in it was abandoned at `at`. */
+function afterCrash(expected: Dump, at: string): Dump {
+  return { ...expected, runs: expected.runs.map((r) => (r["outcome"] === "running" ? { ...r, outcome: "abandoned", ended_at: at } : r)) };
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("state after a SIGKILL", () => {
+  let bundle: { file: string; cleanup: () => void };
+  beforeAll(async () => {
+    bundle = await bundleForChildren();
+  });
+  afterAll(() => bundle.cleanup());
+
+  it.each([11, 23, 37, 41])("holds exactly the committed records and lets the next run finish (seed %i)", async (seed) => {
+    // Past the first run's resolution, then a seeded delay: the kill lands on a random step, at a
+    // random moment within it (statement, commit, fsync or acknowledgement).
+    const delayMs = Math.floor(mulberry32(seed)() * 150);
+    const path = tempStatePath();
+    // The child acknowledges each step after it committed; stdout to a pipe is synchronous on Linux,
+    // so an acknowledged step was committed before the next one began.
+    const child = new Child(bundle.file, `
+      const ctx = state.workloadContext();
+      const s = state.StateStore.open({ path: ${JSON.stringify(path)}, now: state.workloadClock(ctx) });
+      if (!s.acquireLock()) throw new Error("no lock");
+      for (let i = 0; i < 100000; i++) {
+        state.workloadStep(s, i, ctx);
+        process.stdout.write(i + "\\n");
+      }
+    `);
+    try {
+      await child.waitFor((line) => Number(line) >= 8, 15_000);
+      await new Promise((res) => setTimeout(res, delayMs));
+    } finally {
+      await child.kill();
+    }
+    const acked = Math.max(...child.lines.filter((l) => /^\d+$/.test(l)).map(Number));
+    expect(child.process.signalCode).toBe("SIGKILL");
+    expect(acked).toBeGreaterThanOrEqual(8);
+
+    // The next process's clock is just after the child's last step, so the child's lock heartbeat
+    // looks fresh: only the dead pid lets the lock be taken over.
+    const ctx = workloadContext();
+    ctx.tick = acked + 3;
+    const clock = workloadClock(ctx);
+    const restartedAt = clock().toISOString();
+    const state = StateStore.open({ path, now: clock });
+    expect(state.integrityCheck()).toBe("ok");
+    // Every acknowledged step is there; the step in flight is either wholly there or wholly absent.
+    expect([afterCrash(replay(acked + 1), restartedAt), afterCrash(replay(acked + 2), restartedAt)]).toContainEqual(dump(path));
+
+    // The next run takes the dead child's lock and carries on from what was committed.
+    const lock = state.acquireLock();
+    expect(lock).not.toBeNull();
+    const run = state.startRun("schedule");
+    const before = state.lastResolution(workloadRef(0));
+    expect(before).toBeDefined();
+    const next = workloadDigest(0, 10_000);
+    expect(state.recordResolution(run, workloadRef(0), next, WORKLOAD_MEDIA_TYPE)).toEqual({ changed: true, previous: before!.digest });
+    state.finishRun(run, "ok", { resumed: true });
+    lock!.release();
+    expect(state.recentRuns(1)[0]).toMatchObject({ id: run, outcome: "ok" });
+    expect(state.recentRuns(1000).filter((r) => r.outcome === "running")).toEqual([]);
+    expect(state.integrityCheck()).toBe("ok");
+    state.close();
+  });
+});
