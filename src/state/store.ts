@@ -42,6 +42,21 @@ export const LOG_TAIL_MAX = 8000;
 
 type Row = Record<string, unknown>;
 
+/** Run `fn` again while SQLite says BUSY, for up to the busy timeout, sleeping a few ms between tries. */
+function retryWhileBusy<T>(fn: () => T): T {
+  const until = Date.now() + BUSY_TIMEOUT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      return fn();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code !== "string" || !code.startsWith("SQLITE_BUSY") || Date.now() > until) throw err;
+      Atomics.wait(pause, 0, 0, 5);
+    }
+  }
+}
+
 interface RunningRow {
   id: number;
   pid: number | null;
@@ -120,7 +135,9 @@ export class StateStore {
     }
     try {
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      db.pragma("journal_mode = WAL");
+      // WAL is persistent; only a new file needs switching, and SQLite answers BUSY at once, without
+      // its busy handler, when several processes switch the same new file together.
+      if (db.pragma("journal_mode", { simple: true }) !== "wal") retryWhileBusy(() => db.pragma("journal_mode = WAL"));
       // FULL: in WAL mode NORMAL stays consistent on power loss but may forget the last commits;
       // a record we reported (a finished run, a changed digest) must survive, and our write rate is
       // a few records per copied image, so one fsync per commit costs nothing that matters.

@@ -159,22 +159,33 @@ describe("state lock, across processes", () => {
     last.close();
   });
 
-  it("gives the lock to exactly one of several processes racing for it", async () => {
+  it("lets several processes create the same new file at once, then gives the lock to exactly one of them", async () => {
     const path = tempStatePath();
-    StateStore.open({ path }).close();
+    // Each child waits for "open", then for "go", so both the creation and the lock are contended.
     const racers = Array.from({ length: 4 }, () => start(`
-      const s = state.StateStore.open({ path: ${JSON.stringify(path)} });
-      console.log("ready");
-      process.stdin.once("data", () => {
-        console.log(s.acquireLock() ? "won" : "lost");
-        setInterval(() => {}, 1000);
+      const { createInterface } = await import("node:readline");
+      let s;
+      createInterface({ input: process.stdin }).on("line", (line) => {
+        if (line === "open") {
+          s = state.StateStore.open({ path: ${JSON.stringify(path)} });
+          console.log("ready");
+        } else {
+          console.log(s.acquireLock() ? "won" : "lost");
+        }
       });
+      console.log("spawned");
+      setInterval(() => {}, 1000);
     `));
+    await Promise.all(racers.map((r) => r.waitFor((l) => l === "spawned")));
+    for (const r of racers) r.send("open");
     await Promise.all(racers.map((r) => r.waitFor((l) => l === "ready")));
     for (const r of racers) r.send("go");
     const results = await Promise.all(racers.map((r) => r.waitFor((l) => l === "won" || l === "lost")));
     expect(results.filter((r) => r === "won")).toHaveLength(1);
     const winner = racers[results.indexOf("won")]!;
     expect(dumpTable(path, "lock")).toMatchObject([{ pid: winner.pid }]);
+    const state = StateStore.open({ path });
+    expect(state.integrityCheck()).toBe("ok");
+    state.close();
   });
 });
