@@ -75,7 +75,19 @@ async function executeWarmRun(loaded: LoadedConfig, ctx: CliContext, options: Wa
     state.close();
     throw new BasewarmError("LOCKED", `another warm run holds the lock in ${statePath}; wait for it to finish (a lock left by a dead process is taken over automatically)`);
   }
-  const heartbeat = setInterval(() => lock.heartbeat(), 30_000);
+  const lost = new AbortController();
+  const heartbeat = setInterval(() => {
+    try {
+      // Another process took the lock over (we looked dead or stale): stop starting new work.
+      if (lock.heartbeat() === false) {
+        logger.error({ state: statePath }, "the run lock was taken over by another process; stopping this run");
+        lost.abort();
+      }
+    } catch (err) {
+      logger.error({ error: (err as Error).message }, "cannot refresh the run lock; stopping this run");
+      lost.abort();
+    }
+  }, 30_000);
   heartbeat.unref();
   const auth = builderAuthFile(loaded);
   const client = clientFor(loaded, ctx.env, logger);
@@ -94,7 +106,7 @@ async function executeWarmRun(loaded: LoadedConfig, ctx: CliContext, options: Wa
     const report = await warmRun({
       loaded, client, state, builder: createBuilder(builderConfig), logger, trigger: options.trigger,
       ...(options.shard ? { shard: options.shard } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal,
       onProgress: progress.onProgress,
     });
     progress.done();
