@@ -1,8 +1,10 @@
 # syntax=docker/dockerfile:1
 # basewarm service image: multi-stage (compile, then a slim runtime), non-root, `basewarm serve`.
-ARG NODE_VERSION=24
+# Whole-image ARGs (not a version spliced into a name) so basewarm can rewrite them to its mirror.
+ARG NODE_IMAGE=node:24-bookworm
+ARG NODE_RUNTIME_IMAGE=node:24-bookworm-slim
 
-FROM node:${NODE_VERSION}-bookworm AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # --ignore-scripts: compile TypeScript explicitly below; better-sqlite3 is built for this Node.
@@ -14,7 +16,7 @@ COPY bench ./bench
 COPY demo ./demo
 RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
 
-FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+FROM ${NODE_RUNTIME_IMAGE} AS runtime
 # buildah is the builder that works without a daemon; buildctl/buildx users mount their own client.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends buildah ca-certificates \
