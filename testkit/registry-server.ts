@@ -29,6 +29,8 @@ export interface RegistryOptions {
   dataDir?: string;
   /** Listen on this port instead of a free one (the demo keeps its ports stable). */
   port?: number;
+  /** Token flavour: what anonymous clients may do (Docker Hub grants anonymous pull). */
+  anonymous?: Grant[];
 }
 
 export interface RegistryRequest {
@@ -133,7 +135,12 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
     await writeFile(path, await htpasswdFile(users));
     authConfig = ["auth:", "  htpasswd:", "    realm: basewarm-test", `    path: ${path}`].join("\n");
   } else if (auth === "token") {
-    issuer = await startTokenIssuer({ dir, users, ...(options.tokenTtlSeconds === undefined ? {} : { ttlSeconds: options.tokenTtlSeconds }) });
+    issuer = await startTokenIssuer({
+      dir,
+      users,
+      ...(options.tokenTtlSeconds === undefined ? {} : { ttlSeconds: options.tokenTtlSeconds }),
+      ...(options.anonymous === undefined ? {} : { anonymous: options.anonymous }),
+    });
     authConfig = [
       "auth:",
       "  token:",
