@@ -43,7 +43,7 @@ export function clientFor(loaded: LoadedConfig | undefined, env: Record<string, 
   return new RegistryClient({
     credentials: credentialsFor(loaded, env),
     insecureHosts: insecure,
-    perHostConcurrency: loaded?.config.concurrency.perRegistry ?? 8,
+    perHostConcurrency: loaded?.config.concurrency.perRegistry ?? 10,
     logger,
   });
 }

@@ -203,11 +203,16 @@ export class Copier {
     } else {
       // Fetch a tagged top manifest by its tag: the registry's digest header is then checked
       // against the bytes, so a registry that lies about digests is caught here.
-      const bytes = await this.ensureManifest(sourceRepo, targetRepo, { digest: top.digest, mediaType: top.mediaType, size: top.size }, request.force ?? false, stats, new Set(), source.digest === undefined ? source : undefined);
+      const bytes = await this.ensureManifest(sourceRepo, targetRepo, { digest: top.digest, mediaType: top.mediaType, size: top.size }, request.force ?? false, stats, new Set(), source.digest === undefined ? source : undefined, target.tag);
       if (target.tag !== undefined) {
-        const manifest = bytes ?? (await this.client.manifestGet(target.pinned(top.digest)));
-        await this.client.manifestPut(targetRepo, target.tag, manifest);
-        result.mediaType = manifest.mediaType;
+        if (bytes) {
+          result.mediaType = bytes.mediaType; // pushed by tag above
+        } else {
+          // The mirror had the digest under another name: point the tag at it, target-only.
+          const manifest = await this.client.manifestGet(target.pinned(top.digest));
+          await this.client.manifestPut(targetRepo, target.tag, manifest);
+          result.mediaType = manifest.mediaType;
+        }
       } else {
         result.mediaType = bytes?.mediaType ?? top.mediaType;
       }
@@ -261,6 +266,7 @@ export class Copier {
     stats: ImageStats,
     ancestors: Set<string>,
     fetchAs?: Reference,
+    putAs?: string,
   ): Promise<{ bytes: Buffer; mediaType: string } | undefined> {
     if (ancestors.has(descriptor.digest)) {
       throw new BasewarmError("MANIFEST_INVALID", `manifest ${label(sourceRepo, descriptor.digest)} lists itself among its children (a cycle); refusing to copy it`);
@@ -288,7 +294,8 @@ export class Copier {
         ...parsed.children.map((child) => this.ensureManifest(sourceRepo, targetRepo, child, force, stats, lineage)),
         ...parsed.blobs.map((blob) => this.ensureBlob(sourceRepo, targetRepo, blob, stats)),
       ]);
-      await this.client.manifestPut(targetRepo, descriptor.digest, manifest);
+      // A PUT by tag stores the manifest under its digest too: one request instead of two.
+      await this.client.manifestPut(targetRepo, putAs ?? descriptor.digest, manifest);
       stats.manifests++;
     })();
     this.manifestsInRepo.set(key, work);

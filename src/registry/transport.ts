@@ -119,7 +119,7 @@ export class Transport {
 
   constructor(options: TransportOptions = {}) {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-    this.perHost = options.perHostConcurrency ?? 8;
+    this.perHost = options.perHostConcurrency ?? 10;
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher = options.dispatcher ?? new Agent({
       connections: this.perHost + 2,

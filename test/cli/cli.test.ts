@@ -3,7 +3,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { makeImage, makeLayer, makeMultiArch, pushImage } from "../../testkit/images.js";
-import { basewarm, workspace } from "../helpers/cli.js";
+import { basewarm, jsonOf, workspace } from "../helpers/cli.js";
 import { useRegistry } from "../helpers/registries.js";
 
 /** A user error: non-zero exit, one line on stderr, no stack trace. */
@@ -27,7 +27,7 @@ describe("basewarm CLI", () => {
     const dir = workspace({ Dockerfile: "# syntax=docker/dockerfile:1\nARG V=3.20\nFROM --platform=$BUILDPLATFORM alpine:${V} AS build\nCOPY --from=golang:1.22 /go /go\nFROM build\n" });
     const run = await basewarm(["refs", join(dir, "Dockerfile"), "--json", "--build-arg", "V=3.19"]);
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual([
+    expect(jsonOf(run)).toEqual([
       { ref: "docker/dockerfile:1", normalized: "docker.io/docker/dockerfile:1", kind: "syntax", line: 1 },
       { ref: "alpine:3.19", normalized: "docker.io/library/alpine:3.19", kind: "from", line: 3, platform: "linux/amd64", stage: "build" },
       { ref: "golang:1.22", normalized: "docker.io/library/golang:1.22", kind: "copy-from", line: 4, stage: "build" },
@@ -64,7 +64,7 @@ describe("basewarm CLI", () => {
       await pushImage(upstream().url, "lib/tool", image, "1");
       const run = await basewarm(["copy", `${upstream().host}/lib/tool:1`, `${mirror().host}/copied/tool:1`, "--json"]);
       expect(run.code).toBe(0);
-      const result = JSON.parse(run.stdout) as { status: string; digest: string };
+      const result = jsonOf(run) as { status: string; digest: string };
       expect(result).toMatchObject({ status: "copied", digest: image.digest });
       const again = await basewarm(["copy", `${upstream().host}/lib/tool:1`, `${mirror().host}/copied/tool:1`]);
       expect(again.stdout).toMatch(/^unchanged /);
@@ -83,7 +83,7 @@ describe("basewarm CLI", () => {
       });
       const run = await basewarm(["mirror", "--config", join(dir, "basewarm.yaml"), "--json"]);
       expect(run.code).toBe(1);
-      const report = JSON.parse(run.stdout) as { images: { source: string; target: string; digest: string | null; status: string; bytes: number; error?: string }[]; summary: { copied: number; failed: number } };
+      const report = jsonOf(run) as { images: { source: string; target: string; digest: string | null; status: string; bytes: number; error?: string }[]; summary: { copied: number; failed: number } };
       expect(report.images.map((i) => i.status)).toEqual(["copied", "failed"]);
       expect(report.images[0]!.target).toBe(`${mirror().host}/m/${upstream().host.replace(":", "-")}/lib/one:1`);
       expect(report.images[0]!.bytes).toBeGreaterThan(3000);
@@ -94,7 +94,7 @@ describe("basewarm CLI", () => {
       expect(one.code).toBe(0);
       expect(one.stdout).toMatch(/^unchanged /);
       const history = await basewarm(["history", `${upstream().host}/lib/one:1`, "--config", join(dir, "basewarm.yaml"), "--json"]);
-      expect(JSON.parse(history.stdout)).toEqual([expect.objectContaining({ ref: `${upstream().host}/lib/one:1`, runs: 2 })]);
+      expect(jsonOf(history)).toEqual([expect.objectContaining({ ref: `${upstream().host}/lib/one:1`, runs: 2 })]);
       const status = await basewarm(["status", "--config", join(dir, "basewarm.yaml")]);
       expect(status.stdout).toMatch(/run 2 +mirror +ok/);
       expect(status.stdout).toMatch(/run 1 +mirror +partial/);
@@ -111,10 +111,10 @@ describe("basewarm CLI", () => {
         "basewarm.yaml": `target: { registry: "${mirror().host}", prefix: p }\nstate: s.db\ncatalog:\n  - dockerfile: app/Dockerfile\n`,
       });
       const config = join(dir, "basewarm.yaml");
-      const before = JSON.parse((await basewarm(["plan", "--config", config, "--json"])).stdout) as { images: { ref: string; upstreamDigest: string; mirrored: boolean }[] };
+      const before = jsonOf(await basewarm(["plan", "--config", config, "--json"])) as { images: { ref: string; upstreamDigest: string; mirrored: boolean }[] };
       expect(before.images).toEqual([expect.objectContaining({ ref: `${upstream().host}/lib/base:2`, upstreamDigest: image.digest, mirrored: false })]);
       expect((await basewarm(["mirror", "--config", config])).code).toBe(0);
-      const after = JSON.parse((await basewarm(["plan", "--config", config, "--json"])).stdout) as { images: { mirrored: boolean }[] };
+      const after = jsonOf(await basewarm(["plan", "--config", config, "--json"])) as { images: { mirrored: boolean }[] };
       expect(after.images[0]!.mirrored).toBe(true);
       const rewritten = await basewarm(["rewrite", join(dir, "app/Dockerfile"), "--config", config]);
       expect(rewritten.code).toBe(0);

@@ -53,3 +53,12 @@ export function workspace(files: Record<string, string>): string {
   }
   return dir;
 }
+
+/** Parse a command's JSON output; on failure, say what the command printed on stderr. */
+export function jsonOf<T>(run: CliRun): T {
+  try {
+    return JSON.parse(run.stdout) as T;
+  } catch {
+    throw new Error(`expected JSON on stdout (exit ${run.code}); stderr: ${run.stderr.slice(0, 2000)}; stdout: ${run.stdout.slice(0, 500)}`);
+  }
+}
