@@ -1,7 +1,7 @@
 /**
  * Child process of the benchmark: one basewarm copy of the big image, alone in a fresh process
  * so its peak RSS is the copy's, not the generator's or the bench's. Prints one JSON line.
- *   node dist/bench/big-copy.js SOURCE_REF TARGET_HOST [BLOB_CONCURRENCY] [PER_REGISTRY]
+ *   node dist/bench/big-copy.js SOURCE_REF TARGET_HOST [BLOB_CONCURRENCY|default] [PER_REGISTRY|default]
  */
 import { readFileSync } from "node:fs";
 import { Copier, targetReference } from "../src/copy/index.js";
@@ -36,9 +36,13 @@ function peakRssKiB(): number {
 
 async function main(argv: string[]): Promise<void> {
   const [sourceRef, targetHost, blobs, perRegistry] = argv;
-  if (!sourceRef || !targetHost) throw new Error("usage: big-copy.js SOURCE_REF TARGET_HOST [BLOB_CONCURRENCY] [PER_REGISTRY]");
-  const client = new RegistryClient({ perHostConcurrency: Number(perRegistry ?? 8) });
-  const copier = new Copier({ client, blobConcurrency: Number(blobs ?? 8) });
+  if (!sourceRef || !targetHost) throw new Error("usage: big-copy.js SOURCE_REF TARGET_HOST [BLOB_CONCURRENCY|default] [PER_REGISTRY|default]");
+  // "default" (or nothing): the engine's own default.
+  const given = (raw: string | undefined) => (raw === undefined || raw === "default" ? undefined : Number(raw));
+  const perHost = given(perRegistry);
+  const blobConcurrency = given(blobs);
+  const client = new RegistryClient(perHost === undefined ? {} : { perHostConcurrency: perHost });
+  const copier = new Copier({ client, ...(blobConcurrency === undefined ? {} : { blobConcurrency }) });
   const source = parseReference(sourceRef);
   const started = performance.now();
   const result = await copier.copyImage({ source, target: targetReference(source, { registry: targetHost, prefix: "mirror" }) });

@@ -66,7 +66,7 @@ function runChild(args: string[]): Promise<BigCopyReport> {
   });
 }
 
-export async function runBigBlob(options: { mib: number; blobConcurrency: number; perRegistry: number; log: (message: string) => void }): Promise<BigBlobResult> {
+export async function runBigBlob(options: { mib: number; blobConcurrency: number | undefined; perRegistry: number | undefined; log: (message: string) => void }): Promise<BigBlobResult> {
   const size = options.mib * 1024 * 1024;
   const source = await startRegistry();
   let target: RunningRegistry | undefined;
@@ -75,7 +75,7 @@ export async function runBigBlob(options: { mib: number; blobConcurrency: number
     const big = await pushBigImage(source.host, size);
     target = await startRegistry();
     options.log("big blob: copying in a child process");
-    const report = await runChild([`${source.host}/${big.repository}:${big.tag}`, target.host, String(options.blobConcurrency), String(options.perRegistry)]);
+    const report = await runChild([`${source.host}/${big.repository}:${big.tag}`, target.host, String(options.blobConcurrency ?? "default"), String(options.perRegistry ?? "default")]);
     const targetRepo = targetReference(parseReference(`${source.host}/${big.repository}`), { registry: target.host, prefix: "mirror" }).repository;
     const client = new RegistryClient();
     try {

@@ -33,9 +33,10 @@ interface Options {
   skipBig: boolean;
   reps: number;
   bigMiB: number;
-  blobConcurrency: number;
-  perRegistry: number;
-  imageConcurrency: number;
+  /** Undefined: the engine's own default. */
+  blobConcurrency: number | undefined;
+  perRegistry: number | undefined;
+  imageConcurrency: number | undefined;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -46,9 +47,9 @@ function parseOptions(argv: string[]): Options {
       "skip-big": { type: "boolean", default: false },
       reps: { type: "string", default: "5" },
       "big-mib": { type: "string", default: "1024" },
-      "blob-concurrency": { type: "string", default: "8" },
-      "per-registry": { type: "string", default: "8" },
-      "image-concurrency": { type: "string", default: "8" },
+      "blob-concurrency": { type: "string" },
+      "per-registry": { type: "string" },
+      "image-concurrency": { type: "string" },
     },
     strict: true,
   });
@@ -57,14 +58,15 @@ function parseOptions(argv: string[]): Options {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(raw)}`);
     return n;
   };
+  const optional = (name: string, raw: string | undefined) => (raw === undefined ? undefined : positive(name, raw));
   return {
     json: values.json,
     skipBig: values["skip-big"],
     reps: positive("reps", values.reps),
     bigMiB: positive("big-mib", values["big-mib"]),
-    blobConcurrency: positive("blob-concurrency", values["blob-concurrency"]),
-    perRegistry: positive("per-registry", values["per-registry"]),
-    imageConcurrency: positive("image-concurrency", values["image-concurrency"]),
+    blobConcurrency: optional("blob-concurrency", values["blob-concurrency"]),
+    perRegistry: optional("per-registry", values["per-registry"]),
+    imageConcurrency: optional("image-concurrency", values["image-concurrency"]),
   };
 }
 
@@ -105,8 +107,12 @@ async function verifyTarget(tool: Tool, source: RunningRegistry, target: Running
 
 /** One basewarm run as a new process would do it: new client, new copier, nothing remembered. */
 async function basewarmCopy(options: Options, source: RunningRegistry, target: RunningRegistry, images: BenchImage[], wanted: CopyResult["status"]): Promise<void> {
-  const client = new RegistryClient({ perHostConcurrency: options.perRegistry });
-  const copier = new Copier({ client, blobConcurrency: options.blobConcurrency, imageConcurrency: options.imageConcurrency });
+  const client = new RegistryClient(options.perRegistry === undefined ? {} : { perHostConcurrency: options.perRegistry });
+  const copier = new Copier({
+    client,
+    ...(options.blobConcurrency === undefined ? {} : { blobConcurrency: options.blobConcurrency }),
+    ...(options.imageConcurrency === undefined ? {} : { imageConcurrency: options.imageConcurrency }),
+  });
   let results: CopyResult[];
   try {
     results = await copier.copyAll(images.map((i) => {

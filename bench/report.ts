@@ -18,7 +18,8 @@ export interface BenchResults {
   engine: string;
   cpus: number;
   node: string;
-  options: { reps: number; blobConcurrency: number; perRegistry: number; imageConcurrency: number; bigMiB: number };
+  /** Concurrency left undefined is the engine's default. */
+  options: { reps: number; blobConcurrency: number | undefined; perRegistry: number | undefined; imageConcurrency: number | undefined; bigMiB: number };
   set: { images: number; multiArch: number; docker: number; manifests: number; uniqueBlobs: number; uniqueBytes: number };
   cold: { basewarm: Sample[]; skopeo: Sample[]; floor: Sample[] };
   noop: { basewarm: Sample[]; skopeo: Sample[] };
@@ -112,7 +113,7 @@ export function renderReport(r: BenchResults): string {
     "",
     `basewarm mirror benchmark — ${tags} images (${r.set.multiArch} multi-arch, ${r.set.docker} Docker v2), ${r.set.manifests} manifests, ${r.set.uniqueBlobs} unique blobs, ${fixed(r.set.uniqueBytes / MB, 1)} MB unique`,
     `engine: ${r.engine}`,
-    `${r.cpus} CPUs, node ${r.node}; median of ${r.options.reps}, each cold copy into a fresh registry; basewarm blobs ${r.options.blobConcurrency}, per registry ${r.options.perRegistry}, images ${r.options.imageConcurrency}`,
+    `${r.cpus} CPUs, node ${r.node}; median of ${r.options.reps}, each cold copy into a fresh registry; basewarm concurrency: blobs ${r.options.blobConcurrency ?? "default"}, per registry ${r.options.perRegistry ?? "default"}, images ${r.options.imageConcurrency ?? "default"}`,
     "",
     table(["", "wall (s)", "pulled (MB)", "requests", "peak RSS (MB)", "vs skopeo"], rows),
     "wall: median; pulled: bytes the source registry served; requests: source + target registry requests;",
