@@ -50,8 +50,8 @@ export const configSchema = z.strictObject({
     blobs: z.number().int().min(1).max(256).default(8),
     /** One slot always stays free for small requests, so this is blobs + 2 by default. */
     perRegistry: z.number().int().min(1).max(256).default(10),
-    images: z.number().int().min(1).max(256).default(8),
-  }).default({ blobs: 8, perRegistry: 10, images: 8 }),
+    images: z.number().int().min(1).max(256).default(16),
+  }).default({ blobs: 8, perRegistry: 10, images: 16 }),
   state: z.string().min(1).default("basewarm.db"),
   catalog: z.array(catalogEntry).default([]),
   images: z.array(imageEntry).default([]),

@@ -3,7 +3,6 @@
  * in which target repository and which transfers are in flight, so a blob shared by many images
  * is transferred once and mounted everywhere else.
  */
-import { pipeline } from "node:stream";
 import pLimit, { type LimitFunction } from "p-limit";
 import { BasewarmError, errorMessage, isBasewarmError } from "../errors.js";
 import { silentLogger, type Logger } from "../log/index.js";
@@ -101,7 +100,8 @@ export class Copier {
     this.options = options;
     this.client = options.client;
     this.blobLimit = pLimit(options.blobConcurrency ?? 8);
-    this.imageLimit = pLimit(options.imageConcurrency ?? 8);
+    // Images mostly wait on small requests; blob transfers are bounded separately.
+    this.imageLimit = pLimit(options.imageConcurrency ?? 16);
     this.blobAttempts = options.blobAttempts ?? 3;
     this.logger = options.logger ?? silentLogger;
   }
@@ -167,6 +167,9 @@ export class Copier {
       }
     }
 
+    // Ask the source and the target at once: both answers are needed whatever they say.
+    const targetHead = !request.force && target.tag !== undefined ? this.client.manifestHead(target) : Promise.resolve(undefined);
+    targetHead.catch(() => undefined);
     let top: Descriptor;
     if (source.digest !== undefined) {
       top = { digest: source.digest, mediaType: "", size: 0 };
@@ -185,7 +188,7 @@ export class Copier {
     const wantedDigest = filtered?.digest ?? top.digest;
 
     if (!request.force && target.tag !== undefined) {
-      const existing = await this.client.manifestHead(target);
+      const existing = await targetHead;
       if (existing && existing.digest === wantedDigest) {
         result.status = "unchanged";
         result.digest = existing.digest;
@@ -389,13 +392,15 @@ export class Copier {
       for (let attempt = 1; ; attempt++) {
         let sent = 0;
         try {
-          const source = this.client.blobRead(sourceRepo, blob.digest, { size: blob.size });
           const verifier = new DigestVerifier(blob.digest, blob.size, label(sourceRepo, blob.digest), (n) => {
             sent += n;
             this.options.onProgress?.({ kind: "bytes", bytes: n });
           });
-          // pipeline() carries a source failure into the verifier, which aborts the upload it feeds.
-          pipeline(source, verifier, () => undefined);
+          // The reader writes straight into the verifier and destroys it when the source fails,
+          // which aborts the upload it feeds; the upload reports the error, so no 'error' listener
+          // of its own is needed beyond keeping it from being unhandled.
+          verifier.on("error", () => undefined);
+          this.client.blobRead(sourceRepo, blob.digest, { size: blob.size, through: verifier });
           await this.client.blobUpload(targetRepo, blob.digest, blob.size, verifier, session === undefined ? {} : { location: session });
           stats.bytes += blob.size;
           stats.copied++;

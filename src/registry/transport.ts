@@ -295,6 +295,9 @@ export class Transport {
         path: url.pathname + url.search,
         method: req.method,
         headers,
+        // undici closes the connection after every HEAD (for servers that send a body anyway);
+        // registries answer HEAD properly, and the no-op path is nothing but HEADs.
+        ...(req.method === "HEAD" ? { reset: false } : {}),
         ...(body === undefined ? {} : { body }),
         ...(req.signal ? { signal: req.signal } : {}),
       });

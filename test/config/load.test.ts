@@ -23,7 +23,7 @@ describe("config", () => {
   it("fills defaults for a minimal config", () => {
     const { config } = parseConfig(minimal, "/etc/basewarm.yaml");
     expect(config.target).toEqual({ registry: "127.0.0.1:5000", prefix: "mirror", cachePrefix: "cache" });
-    expect(config.concurrency).toEqual({ blobs: 8, perRegistry: 10, images: 8 });
+    expect(config.concurrency).toEqual({ blobs: 8, perRegistry: 10, images: 16 });
     expect(config.build.driver).toBe("none");
     expect(config.state).toBe("basewarm.db");
   });
