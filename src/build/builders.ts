@@ -78,6 +78,22 @@ function buildResult(result: ProcessResult, started: number, command: string[], 
   return { ok: false, durationMs, logTail: result.tail, error, command };
 }
 
+/** Run one build command of a BuildKit client, honouring the request's signal and the timeout. */
+async function runBuild(command: string[], env: Record<string, string | undefined>, config: BuilderConfig, request: BuildRequest, what: string, hint: string): Promise<BuildResult> {
+  const started = Date.now();
+  let result: ProcessResult;
+  try {
+    result = await runProcess(command, {
+      env,
+      ...(request.signal ? { signal: request.signal } : {}),
+      ...(config.timeoutMs ? { timeoutMs: config.timeoutMs } : {}),
+    });
+  } catch (err) {
+    throw spawnError(command[0] ?? what, err, hint);
+  }
+  return buildResult(result, started, command, what);
+}
+
 // ---------------------------------------------------------------- buildah
 
 /**
@@ -271,20 +287,8 @@ class BuildctlBuilder implements Builder {
     ];
   }
 
-  async build(request: BuildRequest): Promise<BuildResult> {
-    const started = Date.now();
-    const command = this.command(request);
-    let result: ProcessResult;
-    try {
-      result = await runProcess(command, {
-        env: this.env(),
-        ...(request.signal ? { signal: request.signal } : {}),
-        ...(this.config.timeoutMs ? { timeoutMs: this.config.timeoutMs } : {}),
-      });
-    } catch (err) {
-      throw spawnError(this.program, err, "install BuildKit's client (buildctl) or set build.executable");
-    }
-    return buildResult(result, started, command, "buildctl build");
+  build(request: BuildRequest): Promise<BuildResult> {
+    return runBuild(this.command(request), this.env(), this.config, request, "buildctl build", "install BuildKit's client (buildctl) or set build.executable");
   }
 }
 
@@ -332,20 +336,8 @@ class BuildxBuilder implements Builder {
     ];
   }
 
-  async build(request: BuildRequest): Promise<BuildResult> {
-    const started = Date.now();
-    const command = this.command(request);
-    let result: ProcessResult;
-    try {
-      result = await runProcess(command, {
-        env: this.env(),
-        ...(request.signal ? { signal: request.signal } : {}),
-        ...(this.config.timeoutMs ? { timeoutMs: this.config.timeoutMs } : {}),
-      });
-    } catch (err) {
-      throw spawnError(this.program, err, "install Docker with the buildx plugin or set build.executable");
-    }
-    return buildResult(result, started, command, "docker buildx build");
+  build(request: BuildRequest): Promise<BuildResult> {
+    return runBuild(this.command(request), this.env(), this.config, request, "docker buildx build", "install Docker with the buildx plugin or set build.executable");
   }
 }
 
