@@ -43,6 +43,26 @@ describe("scheduler", () => {
   });
 });
 
+describe("scheduler start delay", () => {
+  it("waits the random start delay before a run, and a stop during the delay runs nothing", async () => {
+    const started: number[] = [];
+    const scheduler = new Scheduler({ cron: "0 0 1 1 *", jitterSeconds: 1, random: () => 0.5, logger: silentLogger, run: async () => void started.push(Date.now()) });
+    const t0 = Date.now();
+    await scheduler.fire();
+    expect(started).toHaveLength(1);
+    expect(started[0]! - t0).toBeGreaterThanOrEqual(480);
+
+    const stopped = new Scheduler({ cron: "0 0 1 1 *", jitterSeconds: 5, random: () => 0.9, logger: silentLogger, run: async () => void started.push(Date.now()) });
+    const pending = stopped.fire();
+    await new Promise((r) => setTimeout(r, 100));
+    const t1 = Date.now();
+    await stopped.stop();
+    await pending;
+    expect(Date.now() - t1).toBeLessThan(1000);
+    expect(started).toHaveLength(1);
+  });
+});
+
 describe("basewarm serve (a real process)", () => {
   const upstream = useRegistry();
   const mirror = useRegistry();
