@@ -25,5 +25,5 @@ export function parseOciErrors(body: string): OciError[] {
 export function describeOciErrors(status: number, body: string): string {
   const errors = parseOciErrors(body);
   if (errors.length === 0) return `HTTP ${status}`;
-  return errors.map((e) => (e.message ? `${e.code}: ${e.message}` : e.code)).join("; ");
+  return `${errors.map((e) => (e.message ? `${e.code}: ${e.message}` : e.code)).join("; ")} (HTTP ${status})`;
 }

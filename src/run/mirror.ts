@@ -65,7 +65,8 @@ export async function mirrorImages(options: MirrorOptions): Promise<MirrorReport
   const images = results.map((result) => {
     let changedUpstream = false;
     let previousDigest: string | null = null;
-    if (state && result.sourceDigest && result.status !== "failed") {
+    // The upstream digest is worth recording even when the copy then failed.
+    if (state && result.sourceDigest) {
       const recorded = state.recordResolution(options.runId ?? null, result.source, result.sourceDigest, result.mediaType ?? "");
       changedUpstream = recorded.changed && recorded.previous !== undefined;
       previousDigest = recorded.previous ?? null;

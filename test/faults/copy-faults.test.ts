@@ -173,3 +173,43 @@ describe("rate limits (Docker Hub's ratelimit headers)", () => {
     await proxy.stop();
   });
 });
+
+describe("a recorded mirror run under faults", () => {
+  const source = useRegistry();
+  const target = useRegistry();
+
+  it("records every outcome in an intact state file: transient faults copied, a permanent one failed", async () => {
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { StateStore } = await import("../../src/state/index.js");
+    const { mirrorImages } = await import("../../src/run/mirror.js");
+    const { parseConfig } = await import("../../src/config/index.js");
+    const { silentLogger } = await import("../../src/log/index.js");
+    for (const [repo, image] of Object.entries(images)) await pushImage(source().url, repo, image, "v1");
+    const missing = images["f/two"]!.blobs[2]!.digest;
+    const proxy = await startFaultProxy(source(), [
+      { method: "GET", path: BLOB_GET, fault: { kind: "reset-mid-body", afterBytes: 100 }, times: 2 },
+      { method: "HEAD", path: MANIFEST, fault: { kind: "status", status: 502 }, times: 2 },
+      { method: "GET", path: new RegExp(`/blobs/${missing}`), fault: { kind: "status", status: 500 }, times: Infinity },
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), "basewarm-faultstate-"));
+    const loaded = parseConfig(`target: { registry: "${target().host}", prefix: st }\nstate: state.db\n`, join(dir, "basewarm.yaml"));
+    const state = StateStore.open({ path: join(dir, "state.db") });
+    const client = new RegistryClient({ retry: { baseDelayMs: 10, maxDelayMs: 20, maxAttempts: 3 } });
+    const runId = state.startRun("manual");
+    const report = await mirrorImages({
+      client, config: loaded.config, state, runId, logger: silentLogger,
+      items: Object.keys(images).map((repo) => ({ reference: parseReference(`${proxy.host}/${repo}:v1`), platforms: [] })),
+    });
+    state.finishRun(runId, report.summary.failed ? "partial" : "ok", report.summary);
+    expect(report.images.map((i) => i.status)).toEqual(["copied", "failed", "copied"]);
+    expect(report.images[1]!.error).toMatch(/500/);
+    expect(state.integrityCheck()).toBe("ok");
+    expect(state.failuresOfRun(runId).images.map((i) => i.source)).toEqual([`${proxy.host}/f/two:v1`]);
+    expect(state.history().map((h) => h.ref).sort()).toEqual([`${proxy.host}/f/multi:v1`, `${proxy.host}/f/one:v1`, `${proxy.host}/f/two:v1`]);
+    await client.close();
+    await proxy.stop();
+    state.close();
+  });
+});
