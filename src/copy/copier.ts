@@ -205,8 +205,10 @@ export class Copier {
       result.mediaType = filtered.mediaType;
     } else {
       // Fetch a tagged top manifest by its tag: the registry's digest header is then checked
-      // against the bytes, so a registry that lies about digests is caught here.
-      const bytes = await this.ensureManifest(sourceRepo, targetRepo, { digest: top.digest, mediaType: top.mediaType, size: top.size }, request.force ?? false, stats, new Set(), source.digest === undefined ? source : undefined, target.tag);
+      // against the bytes, so a registry that lies about digests is caught here. The checks above already asked the mirror about this image (by digest, or by tag), so the
+      // top manifest is fetched without another HEAD. When the mirror does hold the digest under
+      // another tag, this costs one source GET instead of a mirror HEAD; that case is rare.
+      const bytes = await this.ensureManifest(sourceRepo, targetRepo, { digest: top.digest, mediaType: top.mediaType, size: top.size }, request.force ?? false, stats, new Set(), source.digest === undefined ? source : undefined, target.tag, false);
       if (target.tag !== undefined) {
         if (bytes) {
           result.mediaType = bytes.mediaType; // pushed by tag above
@@ -270,6 +272,7 @@ export class Copier {
     ancestors: Set<string>,
     fetchAs?: Reference,
     putAs?: string,
+    checkTarget = true,
   ): Promise<{ bytes: Buffer; mediaType: string } | undefined> {
     if (ancestors.has(descriptor.digest)) {
       throw new BasewarmError("MANIFEST_INVALID", `manifest ${label(sourceRepo, descriptor.digest)} lists itself among its children (a cycle); refusing to copy it`);
@@ -282,7 +285,7 @@ export class Copier {
     }
     let fetched: { bytes: Buffer; mediaType: string } | undefined;
     const work = (async () => {
-      if (!force) {
+      if (!force && checkTarget) {
         const existing = await this.client.manifestHead(this.refLike(targetRepo, descriptor.digest));
         if (existing) return;
       }
