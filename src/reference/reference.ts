@@ -43,7 +43,19 @@ export class Reference implements ReferenceParts {
   readonly tag?: string;
   readonly digest?: string;
 
+  /**
+   * Tags and digests often come from registry responses (tag lists, index descriptors) and end up
+   * in URL paths, so they are checked here, not only by parseReference.
+   */
   constructor(parts: ReferenceParts) {
+    const where = `${parts.registry}/${parts.repository}`;
+    if (parts.tag !== undefined && !TAG_RE.test(parts.tag)) {
+      throw new BasewarmError("REF_INVALID", `invalid tag ${JSON.stringify(parts.tag)} for ${where}: want a letter, digit or '_', then up to 127 of those, '.' or '-'`);
+    }
+    if (parts.digest !== undefined) {
+      const problem = digestProblem(parts.digest);
+      if (problem) throw new BasewarmError("REF_INVALID", `invalid digest ${JSON.stringify(parts.digest)} for ${where}: ${problem}`);
+    }
     this.registry = parts.registry;
     this.repository = parts.repository;
     if (parts.tag !== undefined) this.tag = parts.tag;
@@ -117,7 +129,7 @@ function splitRegistry(name: string): { registry: string; remainder: string } {
   let registry = isHost ? first : DEFAULT_REGISTRY;
   const remainder = isHost ? name.slice(slash + 1) : name;
   if (registry === LEGACY_DEFAULT_REGISTRY) registry = DEFAULT_REGISTRY;
-  if (registry === DEFAULT_REGISTRY && !remainder.includes("/")) {
+  if (registry === DEFAULT_REGISTRY && remainder !== "" && !remainder.includes("/")) {
     return { registry, remainder: OFFICIAL_REPO_PREFIX + remainder };
   }
   return { registry, remainder };
@@ -147,17 +159,19 @@ export function parseReference(input: string, options: { defaultTag?: boolean } 
   if (lastColon > rest.lastIndexOf("/")) {
     tag = rest.slice(lastColon + 1);
     rest = rest.slice(0, lastColon);
-    if (!TAG_RE.test(tag)) throw invalid(input, "invalid tag format");
+    if (!TAG_RE.test(tag)) throw invalid(input, "invalid tag format (a letter, digit or '_', then up to 127 of those, '.' or '-')");
   }
 
   if (rest.length === 0) throw invalid(input, "repository name must have at least one component");
   const { registry, remainder } = splitRegistry(rest);
-  if (!DOMAIN_RE.test(registry)) throw invalid(input, `invalid registry host ${JSON.stringify(registry)}`);
+  if (!DOMAIN_RE.test(registry)) throw invalid(input, `invalid registry host ${JSON.stringify(registry)} (want a hostname, IPv4 or [IPv6] address, optionally with :port)`);
   if (remainder.length === 0) throw invalid(input, "repository name must have at least one component");
   if (remainder.toLowerCase() !== remainder) throw invalid(input, "repository name must be lowercase");
-  if (!PATH_RE.test(remainder)) throw invalid(input, "invalid repository name format");
-  // distribution counts the normalized name (after docker.io/library is added).
-  if (registry.length + 1 + remainder.length > NAME_TOTAL_LENGTH_MAX) {
+  if (remainder.split("/").includes("")) throw invalid(input, 'repository name has an empty path component (leading, trailing or doubled "/")');
+  if (!PATH_RE.test(remainder)) throw invalid(input, "invalid repository name format (path components are lowercase letters and digits, joined by one '.', one or two '_', or any number of '-')");
+  // distribution/reference (v0.6.0+, PR #9) limits the repository path after normalization
+  // (`library/` included), not the host: `example.com/` + 255 characters is valid.
+  if (remainder.length > NAME_TOTAL_LENGTH_MAX) {
     throw invalid(input, `repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`);
   }
 
