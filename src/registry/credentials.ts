@@ -1,67 +1,131 @@
 /**
  * Where registry credentials come from: basewarm's config, a Docker config.json (`auths`,
  * `credsStore`, `credHelpers`) and docker-credential-* helpers. Secrets never appear in errors.
+ * Files and the environment are given by the caller (the composition root), never read from
+ * process.env here.
  */
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { z } from "zod";
 import { BasewarmError } from "../errors.js";
 
 export type Credential =
   | { kind: "basic"; username: string; password: string }
+  /** Docker's `identitytoken`: an OAuth2 refresh token traded at the token endpoint. */
   | { kind: "identityToken"; username?: string; token: string }
+  /** Docker's `registrytoken`: a bearer token sent as-is. */
   | { kind: "registryToken"; token: string };
 
 export interface CredentialSource {
   get(host: string): Promise<Credential | undefined>;
 }
 
-/** Runs `docker-credential-<helper> get` with `host` on stdin; undefined when it has nothing. */
-export type HelperRunner = (helper: string, host: string) => Promise<string | undefined>;
+/**
+ * Runs `docker-credential-<helper> get` for `serverUrl`; resolves to its stdout, or undefined when
+ * the helper has no credentials for it. Rejects with BasewarmError(AUTH_FAILED) on failure.
+ */
+export type HelperRunner = (helper: string, serverUrl: string) => Promise<string | undefined>;
 
-const DOCKER_HUB_ALIASES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"]);
+const DOCKER_HUB = "docker.io";
+const DOCKER_HUB_ALIASES = new Set([DOCKER_HUB, "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"]);
+/** The key `docker login` uses for Docker Hub, so helpers (desktop, osxkeychain, pass) know it by this name. */
+const DOCKER_HUB_SERVER_URL = "https://index.docker.io/v1/";
+/** A helper name becomes part of a program name: no path separators or shell characters. */
+const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** docker-credential-helpers' ErrCredentialsNotFound text; helpers print it and exit 1. */
+const NOT_FOUND = /credentials not found/i;
 
-/** Docker config keys may be URLs (`https://index.docker.io/v1/`) or hosts with paths. */
+/**
+ * Docker config keys may be URLs (`https://index.docker.io/v1/`, `http://host:5000`) or hosts with
+ * paths (`host:5000/v2/`); like Docker's ConvertToHostname, keep only the host[:port]. Docker Hub's
+ * names are one registry. Host names are case-insensitive.
+ */
 export function normalizeHost(key: string): string {
-  let host = key.trim().toLowerCase().replace(/^[a-z]+:\/\//, "");
-  host = host.split("/")[0] ?? host;
-  return DOCKER_HUB_ALIASES.has(host) ? "docker.io" : host;
+  const withoutScheme = key.trim().replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, "");
+  const host = (withoutScheme.split("/")[0] ?? "").toLowerCase();
+  return DOCKER_HUB_ALIASES.has(host) ? DOCKER_HUB : host;
 }
 
-/** The default runner: spawn the helper without a shell; PATH comes from `env`. */
-export function spawnHelperRunner(env: Record<string, string | undefined> = process.env): HelperRunner {
-  return (helper, host) => new Promise((resolve, reject) => {
+/** What a helper is asked for: Docker Hub by its login URL, everything else by host[:port]. */
+function helperServerUrl(host: string): string {
+  return host === DOCKER_HUB ? DOCKER_HUB_SERVER_URL : host;
+}
+
+export interface SpawnHelperOptions {
+  /** The helper's whole environment (PATH finds the program). Default: inherited from this process. */
+  env?: Record<string, string | undefined>;
+  timeoutMs?: number;
+}
+
+/** The default runner: spawns `docker-credential-<helper> get` without a shell. */
+export function spawnHelperRunner(options: SpawnHelperOptions = {}): HelperRunner {
+  const timeout = options.timeoutMs ?? 30_000;
+  return (helper, serverUrl) => new Promise((resolve, reject) => {
     const program = `docker-credential-${helper}`;
-    const child = execFile(program, ["get"], { env: env as NodeJS.ProcessEnv, timeout: 30_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      if (!err) return resolve(stdout);
-      const text = `${stdout}\n${stderr}`;
-      if (/credentials not found/i.test(text)) return resolve(undefined);
-      const code = (err as { code?: unknown }).code;
-      const firstLine = (String(stderr).trim().split("\n")[0] ?? "").slice(0, 200);
-      const reason = code === "ENOENT" ? `${program} is not on PATH` : firstLine || `exit status ${String(code)}`;
-      reject(new BasewarmError("AUTH_FAILED", `credential helper ${program} failed for ${host}: ${reason}`));
-    });
-    child.stdin?.end(host);
+    const fail = (reason: string) => reject(new BasewarmError("AUTH_FAILED", `credential helper ${program} failed for ${serverUrl}: ${reason}`));
+    if (!HELPER_NAME.test(helper)) return fail("invalid helper name (want letters, digits, '.', '_' or '-')");
+    const child = execFile(
+      program,
+      ["get"],
+      { ...(options.env ? { env: options.env as NodeJS.ProcessEnv } : {}), timeout, maxBuffer: 1 << 20, windowsHide: true },
+      (err, stdout, stderr) => {
+        if (!err) return resolve(stdout);
+        if (NOT_FOUND.test(stdout) || NOT_FOUND.test(stderr)) return resolve(undefined);
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") return fail(`${program} is not on PATH; install it or remove it from the credentials configuration`);
+        if (code === "EACCES") return fail(`${program} is not executable`);
+        if (code === "ERR_CHILD_PROCESS_STDIO_MAXBUFFER") return fail("output larger than 1 MiB");
+        if ((err as { killed?: boolean }).killed) return fail(`no answer within ${timeout / 1000} s`);
+        fail(helperFailureReason(stdout, stderr, err));
+      },
+    );
+    // A helper that exits without reading stdin must not crash us with EPIPE.
+    child.stdin?.on("error", () => {});
+    child.stdin?.end(serverUrl);
   });
 }
 
+/**
+ * The first line of stderr; else stdout's first line, where docker-credential-helpers print their
+ * errors, unless it looks like JSON (which could carry a secret); else the exit status.
+ */
+function helperFailureReason(stdout: string, stderr: string, err: Error): string {
+  const firstLine = (text: string) => (text.trim().split("\n")[0] ?? "").trim().slice(0, 200);
+  const fromStderr = firstLine(stderr);
+  if (fromStderr) return fromStderr;
+  const fromStdout = firstLine(stdout);
+  if (fromStdout && !/^[[{]/.test(fromStdout)) return fromStdout;
+  const status = (err as { code?: unknown }).code;
+  const signal = (err as { signal?: unknown }).signal;
+  return typeof status === "number" ? `exit status ${status}` : `killed by ${String(signal)}`;
+}
+
+const helperAnswer = z.object({ Username: z.string().optional(), Secret: z.string().optional() });
+
 async function fromHelper(runner: HelperRunner, helper: string, host: string): Promise<Credential | undefined> {
-  const out = await runner(helper, host);
+  const serverUrl = helperServerUrl(host);
+  const out = await runner(helper, serverUrl);
   if (out === undefined || out.trim() === "") return undefined;
-  let parsed: { Username?: unknown; Secret?: unknown };
+  let json: unknown;
   try {
-    parsed = JSON.parse(out) as typeof parsed;
+    json = JSON.parse(out);
   } catch {
-    throw new BasewarmError("AUTH_FAILED", `credential helper docker-credential-${helper} returned invalid JSON for ${host}`);
+    json = undefined;
   }
-  const username = typeof parsed.Username === "string" ? parsed.Username : "";
-  const secret = typeof parsed.Secret === "string" ? parsed.Secret : "";
-  if (!secret) return undefined;
-  // Docker's convention: username "<token>" means the secret is an identity (refresh) token.
+  const parsed = helperAnswer.safeParse(json);
+  if (!parsed.success) {
+    // The output itself is never quoted: it may hold a secret.
+    throw new BasewarmError("AUTH_FAILED", `credential helper docker-credential-${helper} returned an unreadable answer for ${serverUrl} (want JSON with Username and Secret)`);
+  }
+  const { Username: username = "", Secret: secret = "" } = parsed.data;
+  if (secret === "") return undefined;
+  // Docker's convention: the username "<token>" marks the secret as an identity (refresh) token.
   if (username === "<token>") return { kind: "identityToken", token: secret };
   return { kind: "basic", username, password: secret };
 }
 
-function cached(lookup: (host: string) => Promise<Credential | undefined>): CredentialSource {
+/** One lookup per host for the life of the source; failures are not kept, so a retry runs again. */
+function cachedByHost(lookup: (host: string) => Promise<Credential | undefined>): CredentialSource {
   const memo = new Map<string, Promise<Credential | undefined>>();
   return {
     get(host) {
@@ -77,69 +141,135 @@ function cached(lookup: (host: string) => Promise<Credential | undefined>): Cred
   };
 }
 
-export function configCredentials(
-  entries: Record<string, { username?: string; password?: string; credentialHelper?: string }>,
-  options: { helperRunner?: HelperRunner } = {},
-): CredentialSource {
-  const byHost = new Map(Object.entries(entries).map(([host, entry]) => [normalizeHost(host), entry]));
-  const runner = options.helperRunner ?? spawnHelperRunner();
-  return cached(async (host) => {
+export interface ConfigCredentialEntry {
+  username?: string;
+  password?: string;
+  credentialHelper?: string;
+}
+
+/** Static credentials from basewarm's config: host → {username, password} or {credentialHelper}. */
+export function configCredentials(entries: Record<string, ConfigCredentialEntry>, options: { helperRunner?: HelperRunner } = {}): CredentialSource {
+  const byHost = new Map<string, ConfigCredentialEntry>();
+  for (const [key, entry] of Object.entries(entries)) {
+    const where = `registries[${JSON.stringify(key)}]`;
+    if (entry.credentialHelper !== undefined && !HELPER_NAME.test(entry.credentialHelper)) {
+      throw new BasewarmError("CONFIG_INVALID", `${where}.credentialHelper: want a helper name like ecr-login (for docker-credential-ecr-login)`);
+    }
+    if (entry.credentialHelper === undefined && (entry.username === undefined) !== (entry.password === undefined)) {
+      throw new BasewarmError("CONFIG_INVALID", `${where}: give both username and password, or a credentialHelper`);
+    }
+    byHost.set(normalizeHost(key), entry);
+  }
+  let runner = options.helperRunner;
+  return cachedByHost(async (host) => {
     const entry = byHost.get(host);
     if (!entry) return undefined;
     if (entry.username !== undefined && entry.password !== undefined) return { kind: "basic", username: entry.username, password: entry.password };
-    if (entry.credentialHelper) return fromHelper(runner, entry.credentialHelper, host);
+    if (entry.credentialHelper !== undefined) return fromHelper((runner ??= spawnHelperRunner()), entry.credentialHelper, host);
     return undefined;
   });
 }
 
-interface DockerConfigFile {
-  auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string; registrytoken?: string }>;
-  credsStore?: string;
-  credHelpers?: Record<string, string>;
+// Docker writes more keys (email, serveraddress, proxies, plugins...): unknown keys are ignored.
+const authEntrySchema = z.object({
+  auth: z.string().optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  identitytoken: z.string().optional(),
+  registrytoken: z.string().optional(),
+});
+const dockerConfigSchema = z.object({
+  auths: z.record(z.string(), authEntrySchema).optional(),
+  credsStore: z.string().optional(),
+  credHelpers: z.record(z.string(), z.string()).optional(),
+});
+type DockerConfig = z.infer<typeof dockerConfigSchema>;
+type AuthEntry = z.infer<typeof authEntrySchema>;
+
+function readDockerConfig(path: string): DockerConfig | null {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null; // no Docker config: no credentials
+    throw new BasewarmError("CONFIG_INVALID", `${path}: cannot read the Docker config (${(err as Error).message.split("\n")[0]})`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    // V8 quotes the text near the error, which may be a password: then keep only the position.
+    const message = (err as Error).message.split("\n")[0] ?? "";
+    const detail = /["']/.test(message) ? (/position \d+(?: \(line \d+ column \d+\))?/.exec(message)?.[0] ?? "syntax error") : message;
+    throw new BasewarmError("CONFIG_INVALID", `${path}: invalid JSON (${detail}); fix the Docker config or point dockerConfig elsewhere`);
+  }
+  const parsed = dockerConfigSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const at = issue ? issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `[${JSON.stringify(String(p))}]`)).join("") : "";
+    throw new BasewarmError("CONFIG_INVALID", `${path}: invalid Docker config at ${at || "the top level"}: ${issue?.message ?? "unexpected shape"}`);
+  }
+  return parsed.data;
 }
 
+/** Docker's `auth` field: base64 of `user:password` (the password may contain ':'). */
+function decodeAuth(path: string, key: string, auth: string): { username: string; password: string } {
+  const compact = auth.trim();
+  const fail = () => new BasewarmError("CONFIG_INVALID", `${path}: auths[${JSON.stringify(key)}].auth is not base64 of user:password; run docker login ${normalizeHost(key)} again or fix the entry`);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1) throw fail();
+  const decoded = Buffer.from(compact, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon <= 0) throw fail();
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+function fromAuthEntry(path: string, key: string, entry: AuthEntry): Credential | undefined {
+  if (entry.registrytoken) return { kind: "registryToken", token: entry.registrytoken };
+  const decoded = entry.auth ? decodeAuth(path, key, entry.auth) : undefined;
+  if (entry.identitytoken) {
+    const username = entry.username || decoded?.username;
+    return { kind: "identityToken", token: entry.identitytoken, ...(username ? { username } : {}) };
+  }
+  // As in Docker, a decoded `auth` wins over separate username/password fields.
+  if (decoded) return { kind: "basic", ...decoded };
+  if (entry.username && entry.password !== undefined) return { kind: "basic", username: entry.username, password: entry.password };
+  return undefined;
+}
+
+/** The entry for `host`: a key spelled exactly as Docker would look it up first, else any key naming the same host. */
+function entryFor<T>(record: Record<string, T> | undefined, host: string): [string, T] | undefined {
+  const entries = Object.entries(record ?? {});
+  const byKey = (wanted: string) => entries.find(([key]) => key === wanted);
+  return byKey(helperServerUrl(host)) ?? byKey(host) ?? entries.find(([key]) => normalizeHost(key) === host);
+}
+
+/**
+ * Credentials from a Docker config.json, looked up as Docker does: the host's `credHelpers` entry,
+ * else `credsStore`, else the inline `auths` entry. When a helper has nothing for the host, the
+ * inline entry is still tried (Docker would go anonymous). The file is read on first use; a
+ * missing file means no credentials.
+ */
 export function dockerConfigCredentials(options: { configPath: string; helperRunner?: HelperRunner }): CredentialSource {
-  const runner = options.helperRunner ?? spawnHelperRunner();
-  let file: DockerConfigFile | null | undefined;
-  const load = (): DockerConfigFile | null => {
-    if (file !== undefined) return file;
-    let text: string;
-    try {
-      text = readFileSync(options.configPath, "utf8");
-    } catch {
-      file = null; // no docker config: no credentials, not an error
-      return file;
-    }
-    try {
-      const parsed = JSON.parse(text) as unknown;
-      file = typeof parsed === "object" && parsed !== null ? (parsed as DockerConfigFile) : {};
-    } catch (err) {
-      throw new BasewarmError("CONFIG_INVALID", `${options.configPath}: invalid JSON (${(err as Error).message.split("\n")[0]}); fix or remove the Docker config file`);
-    }
-    return file;
-  };
-  return cached(async (host) => {
-    const config = load();
+  const path = options.configPath;
+  let config: DockerConfig | null | undefined;
+  let runner = options.helperRunner;
+  return cachedByHost(async (host) => {
+    if (config === undefined) config = readDockerConfig(path);
     if (!config) return undefined;
-    const helpers = Object.entries(config.credHelpers ?? {}).find(([key]) => normalizeHost(key) === host);
-    if (helpers) return fromHelper(runner, helpers[1], host === "docker.io" ? "https://index.docker.io/v1/" : host);
-    const entry = Object.entries(config.auths ?? {}).find(([key]) => normalizeHost(key) === host)?.[1];
-    if (entry) {
-      if (entry.registrytoken) return { kind: "registryToken", token: entry.registrytoken };
-      if (entry.identitytoken) return { kind: "identityToken", token: entry.identitytoken, ...(entry.username ? { username: entry.username } : {}) };
-      if (entry.username && entry.password !== undefined) return { kind: "basic", username: entry.username, password: entry.password };
-      if (entry.auth) {
-        const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
-        const colon = decoded.indexOf(":");
-        if (colon <= 0) throw new BasewarmError("CONFIG_INVALID", `${options.configPath}: auths["${host}"].auth does not decode to user:password; log in again (docker login ${host})`);
-        return { kind: "basic", username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    const helper = entryFor(config.credHelpers, host)?.[1] ?? config.credsStore;
+    if (helper) {
+      if (!HELPER_NAME.test(helper)) {
+        throw new BasewarmError("CONFIG_INVALID", `${path}: credential helper name ${JSON.stringify(helper)} is invalid (want e.g. desktop for docker-credential-desktop)`);
       }
+      const answer = await fromHelper((runner ??= spawnHelperRunner()), helper, host);
+      if (answer) return answer;
     }
-    if (config.credsStore) return fromHelper(runner, config.credsStore, host === "docker.io" ? "https://index.docker.io/v1/" : host);
-    return undefined;
+    const inline = entryFor(config.auths, host);
+    return inline ? fromAuthEntry(path, inline[0], inline[1]) : undefined;
   });
 }
 
+/** The first source with an answer wins; a source that fails stops the lookup (no silent anonymous fallback). */
 export function chainCredentials(...sources: CredentialSource[]): CredentialSource {
   return {
     async get(host) {
