@@ -6,7 +6,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { resolvePath, type LoadedConfig } from "../config/index.js";
 import { createLogger, type Logger } from "../log/index.js";
-import { RegistryClient, chainCredentials, configCredentials, dockerConfigCredentials, type CredentialSource } from "../registry/index.js";
+import { RegistryClient, chainCredentials, configCredentials, dockerConfigCredentials, spawnHelperRunner, type CredentialSource } from "../registry/index.js";
 
 export interface Environment {
   env: Record<string, string | undefined>;
@@ -32,7 +32,9 @@ export function credentialsFor(loaded: LoadedConfig | undefined, env: Record<str
       ...(entry.credentialHelper === undefined ? {} : { credentialHelper: entry.credentialHelper }),
     };
   }
-  return chainCredentials(configCredentials(entries), dockerConfigCredentials({ configPath: dockerConfigPath(loaded, env) }));
+  // Credential helpers run with the CLI's environment (PATH), passed in rather than read below.
+  const helperRunner = spawnHelperRunner({ env });
+  return chainCredentials(configCredentials(entries, { helperRunner }), dockerConfigCredentials({ configPath: dockerConfigPath(loaded, env), helperRunner }));
 }
 
 export function clientFor(loaded: LoadedConfig | undefined, env: Record<string, string | undefined>, logger: Logger, extraInsecure: string[] = []): RegistryClient {

@@ -4,4 +4,4 @@ export { Authenticator, parseChallenge, type Challenge } from "./auth.js";
 export { DEFAULT_RETRY_POLICY, parseRetryAfter, backoffDelay, type RetryPolicy } from "./retry.js";
 export { MEDIA_TYPES, MANIFEST_ACCEPT, isIndexMediaType, isImageManifestMediaType, isSchema1MediaType, bareMediaType } from "./media-types.js";
 export { PrioritySemaphore } from "./semaphore.js";
-export { chainCredentials, configCredentials, dockerConfigCredentials, normalizeHost, spawnHelperRunner, type Credential, type CredentialSource, type HelperRunner } from "./credentials.js";
+export { chainCredentials, configCredentials, dockerConfigCredentials, normalizeHost, spawnHelperRunner, type Credential, type CredentialSource, type HelperRunner, type SpawnHelperOptions, type ConfigCredentialEntry } from "./credentials.js";
