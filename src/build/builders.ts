@@ -59,8 +59,10 @@ export interface Builder {
 }
 
 /** BuildKit caches live under one tag of the cache repository; buildah uses one tag per step. */
+export const BUILDKIT_CACHE_TAG = "buildcache";
+
 export function cacheTag(cacheRef: string): string {
-  return `${cacheRef}:buildcache`;
+  return `${cacheRef}:${BUILDKIT_CACHE_TAG}`;
 }
 
 function registryOf(ref: string): string {
@@ -220,6 +222,13 @@ export function cacheFlags(cacheRef: string, insecure: boolean): { exportCache: 
   };
 }
 
+/** BuildKit clients read registry credentials from DOCKER_CONFIG: point it at the auth file's dir. */
+function buildkitClientEnv(config: BuilderConfig): Record<string, string | undefined> {
+  const env = { ...(config.env ?? process.env) };
+  if (config.authFile) env["DOCKER_CONFIG"] = dirname(config.authFile);
+  return env;
+}
+
 class BuildctlBuilder implements Builder {
   readonly driver = "buildctl" as const;
   private readonly config: BuilderConfig;
@@ -231,9 +240,7 @@ class BuildctlBuilder implements Builder {
   }
 
   private env(): Record<string, string | undefined> {
-    const env = { ...(this.config.env ?? process.env) };
-    if (this.config.authFile) env["DOCKER_CONFIG"] = dirname(this.config.authFile);
-    return env;
+    return buildkitClientEnv(this.config);
   }
 
   private addr(): string[] {
@@ -303,9 +310,7 @@ class BuildxBuilder implements Builder {
   }
 
   private env(): Record<string, string | undefined> {
-    const env = { ...(this.config.env ?? process.env) };
-    if (this.config.authFile) env["DOCKER_CONFIG"] = dirname(this.config.authFile);
-    return env;
+    return buildkitClientEnv(this.config);
   }
 
   async version(): Promise<string> {

@@ -1,1 +1,1 @@
-export { createBuilder, cacheTag, cacheFlags, countCachedSteps, type Builder, type BuilderConfig, type BuilderDriver, type BuildRequest, type BuildResult, type ProbeResult } from "./builders.js";
+export { createBuilder, cacheTag, BUILDKIT_CACHE_TAG, cacheFlags, countCachedSteps, type Builder, type BuilderConfig, type BuilderDriver, type BuildRequest, type BuildResult, type ProbeResult } from "./builders.js";

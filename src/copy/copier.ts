@@ -6,9 +6,9 @@
 import pLimit, { type LimitFunction } from "p-limit";
 import { BasewarmError, errorMessage, isBasewarmError } from "../errors.js";
 import { silentLogger, type Logger } from "../log/index.js";
-import { Reference } from "../reference/index.js";
+import type { Reference } from "../reference/index.js";
 import type { Descriptor, RegistryClient, RepositoryRef } from "../registry/index.js";
-import { digestOf, isIndexMediaType, MEDIA_TYPES } from "../registry/index.js";
+import { digestOf, isIndexMediaType, MEDIA_TYPES, referenceIn } from "../registry/index.js";
 import { parseManifest, type BlobDescriptor, type ChildDescriptor, type Platform } from "./manifest.js";
 import { formatPlatform, platformMatches } from "./platform.js";
 import { DigestVerifier } from "./verify-stream.js";
@@ -230,17 +230,10 @@ export class Copier {
 
   /** Point a tag at a manifest the target already has, using only the target. */
   private async retag(repo: RepositoryRef, tag: string, existing: Descriptor): Promise<void> {
-    const current = await this.client.manifestHead(this.refLike(repo, tag));
+    const current = await this.client.manifestHead(referenceIn(repo, tag));
     if (current?.digest === existing.digest) return;
-    const manifest = await this.client.manifestGet(this.refLike(repo, existing.digest));
+    const manifest = await this.client.manifestGet(referenceIn(repo, existing.digest));
     await this.client.manifestPut(repo, tag, manifest);
-  }
-
-  private refLike(repo: RepositoryRef, identifier: string): Reference {
-    const isDigestId = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:/.test(identifier);
-    return new Reference(isDigestId
-      ? { registry: repo.registry, repository: repo.repository, digest: identifier }
-      : { registry: repo.registry, repository: repo.repository, tag: identifier });
   }
 
   /** The source index reduced to the wanted platforms, or undefined when the source is not an index. */
@@ -286,10 +279,10 @@ export class Copier {
     let fetched: { bytes: Buffer; mediaType: string } | undefined;
     const work = (async () => {
       if (!force && checkTarget) {
-        const existing = await this.client.manifestHead(this.refLike(targetRepo, descriptor.digest));
+        const existing = await this.client.manifestHead(referenceIn(targetRepo, descriptor.digest));
         if (existing) return;
       }
-      const manifest = await this.client.manifestGet(fetchAs ?? this.refLike(sourceRepo, descriptor.digest));
+      const manifest = await this.client.manifestGet(fetchAs ?? referenceIn(sourceRepo, descriptor.digest));
       if (manifest.digest !== descriptor.digest) {
         throw new BasewarmError("DIGEST_MISMATCH", `${fetchAs?.toString() ?? label(sourceRepo, descriptor.digest)}: the registry announced ${descriptor.digest} but serves a manifest hashing to ${manifest.digest} (the tag moved or the registry is inconsistent); try again`, { retryable: true });
       }

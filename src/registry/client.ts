@@ -376,9 +376,9 @@ export class RegistryClient {
     } else {
       await res.body.dump();
       const fallbackTag = digest.replace(":", "-");
-      const head = await this.manifestHead(refFor(repo, fallbackTag));
+      const head = await this.manifestHead(referenceIn(repo, fallbackTag));
       if (!head) return [];
-      bytes = (await this.manifestGet(refFor(repo, fallbackTag))).bytes;
+      bytes = (await this.manifestGet(referenceIn(repo, fallbackTag))).bytes;
     }
     const parsed = JSON.parse(bytes.toString("utf8")) as { manifests?: unknown };
     if (!Array.isArray(parsed.manifests)) return [];
@@ -388,8 +388,10 @@ export class RegistryClient {
   }
 }
 
-function refFor(repo: RepositoryRef, tag: string): Reference {
-  return new Reference({ registry: repo.registry, repository: repo.repository, tag });
+/** The reference to `identifier` (a tag or a digest) in a repository. */
+export function referenceIn(repo: RepositoryRef, identifier: string): Reference {
+  const place = { registry: repo.registry, repository: repo.repository };
+  return new Reference(isDigest(identifier) ? { ...place, digest: identifier } : { ...place, tag: identifier });
 }
 
 /** Media type from the document itself, for registries that send none. */

@@ -1,4 +1,4 @@
-export { RegistryClient, MANIFEST_SIZE_LIMIT, digestOf, sniffMediaType, type ClientOptions, type Descriptor, type Manifest, type MountResult, type RepositoryRef } from "./client.js";
+export { RegistryClient, referenceIn, MANIFEST_SIZE_LIMIT, digestOf, sniffMediaType, type ClientOptions, type Descriptor, type Manifest, type MountResult, type RepositoryRef } from "./client.js";
 export { Transport, apiHost, isLoopbackHost, DEFAULT_TIMEOUTS, type Timeouts, type TransportOptions, type RateLimitInfo } from "./transport.js";
 export { Authenticator, parseChallenge, type Challenge } from "./auth.js";
 export { DEFAULT_RETRY_POLICY, parseRetryAfter, backoffDelay, type RetryPolicy } from "./retry.js";

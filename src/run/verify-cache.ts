@@ -7,8 +7,7 @@
  */
 import { BasewarmError } from "../errors.js";
 import { parseManifest } from "../copy/index.js";
-import { Reference } from "../reference/index.js";
-import { MEDIA_TYPES, type RegistryClient, type RepositoryRef } from "../registry/index.js";
+import { MEDIA_TYPES, referenceIn, type RegistryClient, type RepositoryRef } from "../registry/index.js";
 
 export interface CacheCheck {
   ok: boolean;
@@ -18,8 +17,7 @@ export interface CacheCheck {
 }
 
 async function checkManifest(client: RegistryClient, repo: RepositoryRef, identifier: string, result: CacheCheck, expectCacheConfig: boolean): Promise<void> {
-  const isDigest = identifier.includes(":");
-  const ref = new Reference(isDigest ? { ...repo, digest: identifier } : { ...repo, tag: identifier });
+  const ref = referenceIn(repo, identifier);
   const manifest = await client.manifestGet(ref);
   result.manifests++;
   const where = ref.toString();
@@ -51,7 +49,7 @@ async function checkManifest(client: RegistryClient, repo: RepositoryRef, identi
 /** BuildKit (buildctl, buildx): one cache manifest at `repo:tag`. */
 export async function verifyBuildkitCache(client: RegistryClient, repo: RepositoryRef, tag: string): Promise<CacheCheck> {
   const result: CacheCheck = { ok: false, manifests: 0, blobs: 0, problems: [] };
-  const head = await client.manifestHead(new Reference({ ...repo, tag }));
+  const head = await client.manifestHead(referenceIn(repo, tag));
   if (!head) {
     result.problems.push(`no cache manifest at ${repo.registry}/${repo.repository}:${tag}`);
     return result;

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cacheTag, type Builder } from "../build/index.js";
+import { BUILDKIT_CACHE_TAG, type Builder } from "../build/index.js";
 import { loadCatalog, type Catalog, type CatalogEntry, type CatalogProblem } from "../catalog/index.js";
 import type { LoadedConfig } from "../config/index.js";
 import { targetReference } from "../copy/index.js";
@@ -165,7 +165,7 @@ async function buildEntry(options: WarmRunOptions, catalog: Catalog, entry: Cata
 
   const cacheState = async (): Promise<CacheCheck> => {
     const repo = { registry: config.target.registry, repository: entry.cacheRepository };
-    return builder.driver === "buildah" ? verifyBuildahCache(client, repo) : verifyBuildkitCache(client, repo, cacheTag(cacheRef).split(":").pop() ?? "buildcache");
+    return builder.driver === "buildah" ? verifyBuildahCache(client, repo) : verifyBuildkitCache(client, repo, BUILDKIT_CACHE_TAG);
   };
 
   const last = state.lastGoodBuild(entry.name);
