@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateStore } from "../../src/state/index.js";
 import { Child, bundleForChildren, dumpTable, tempStatePath } from "./helpers.js";
 import { WORKLOAD_MEDIA_TYPE, workloadClock, workloadContext, workloadDigest, workloadRef, workloadStep } from "./workload.js";
+import { seededRandom } from "../../testkit/random.js";
 
 const TABLES = ["runs", "resolutions", "images", "blobs", "builds"] as const;
 /** Who wrote a row differs between the crashed child and the replay; what was written must not. */
@@ -28,17 +29,6 @@ function afterCrash(expected: Dump, at: string): Dump {
   return { ...expected, runs: expected.runs.map((r) => (r["outcome"] === "running" ? { ...r, outcome: "abandoned", ended_at: at } : r)) };
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe("state after a SIGKILL", () => {
   let bundle: { file: string; cleanup: () => void };
   beforeAll(async () => {
@@ -49,7 +39,7 @@ describe("state after a SIGKILL", () => {
   it.each([11, 23, 37, 41])("holds exactly the committed records and lets the next run finish (seed %i)", async (seed) => {
     // Past the first run's resolution, then a seeded delay: the kill lands on a random step, at a
     // random moment within it (statement, commit, fsync or acknowledgement).
-    const delayMs = Math.floor(mulberry32(seed)() * 150);
+    const delayMs = Math.floor(seededRandom(seed)() * 150);
     const path = tempStatePath();
     // The child acknowledges each step after it committed; stdout to a pipe is synchronous on Linux,
     // so an acknowledged step was committed before the next one began.
