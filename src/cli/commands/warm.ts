@@ -40,6 +40,16 @@ function builderAuthFile(loaded: LoadedConfig): { path?: string; cleanup: () => 
   return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Call `handler` on the first SIGTERM or SIGINT; returns a function that stops listening. */
+function onStopSignals(handler: () => void): () => void {
+  process.once("SIGTERM", handler);
+  process.once("SIGINT", handler);
+  return () => {
+    process.off("SIGTERM", handler);
+    process.off("SIGINT", handler);
+  };
+}
+
 export function formatRunReport(report: RunReport): string {
   const lines = [`run ${report.runId}: ${report.outcome} in ${report.seconds.toFixed(1)} s`, "mirror:"];
   lines.push(...formatMirrorReport(report.mirror).trimEnd().split("\n").map((l) => `  ${l}`));
@@ -132,16 +142,13 @@ export function registerWarmCommands(program: Command, ctx: CliContext): void {
       const loaded = loadConfig(opts.config, { env: ctx.env });
       const shard = parseShard(opts.shard);
       const controller = new AbortController();
-      const onSignal = () => controller.abort();
-      process.once("SIGTERM", onSignal);
-      process.once("SIGINT", onSignal);
+      const unsubscribe = onStopSignals(() => controller.abort());
       try {
         const report = await executeWarmRun(loaded, ctx, { trigger: "manual", signal: controller.signal, progress: !opts.json, ...(shard ? { shard } : {}) });
         ctx.io.stdout(opts.json ? JSON.stringify(report, null, 2) + "\n" : formatRunReport(report));
         ctx.setExit(report.outcome === "ok" ? 0 : report.outcome === "abandoned" ? 0 : 1);
       } finally {
-        process.off("SIGTERM", onSignal);
-        process.off("SIGINT", onSignal);
+        unsubscribe();
       }
     });
 
@@ -181,18 +188,13 @@ export function registerWarmCommands(program: Command, ctx: CliContext): void {
         await scheduler.stop();
       };
       if (opts.once) {
-        const onSignal = () => void stop();
-        process.once("SIGTERM", onSignal);
-        process.once("SIGINT", onSignal);
+        const unsubscribe = onStopSignals(() => void stop());
         await scheduler.fire();
-        process.off("SIGTERM", onSignal);
-        process.off("SIGINT", onSignal);
+        unsubscribe();
         return;
       }
       await new Promise<void>((resolve) => {
-        const onSignal = () => void stop().then(resolve);
-        process.once("SIGTERM", onSignal);
-        process.once("SIGINT", onSignal);
+        onStopSignals(() => void stop().then(resolve));
         scheduler.start();
       });
       ctx.setExit(0);
