@@ -19,6 +19,18 @@ function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
   });
 }
 
+/** Rows in a table of a state file that another process is writing; 0 while it does not exist yet. */
+function rowCount(path: string, table: "images" | "lock"): number {
+  try {
+    const db = new Database(path, { readonly: true });
+    const n = (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    db.close();
+    return n;
+  } catch {
+    return 0;
+  }
+}
+
 describe("scheduler", () => {
   it("fires from a real cron expression and never runs two at once", async () => {
     let active = 0;
@@ -107,16 +119,7 @@ describe("basewarm serve (a real process)", () => {
     const started = Date.now();
     const { child, output } = startBasewarm(["serve", "--once", "--config", join(dir, "basewarm.yaml")]);
     // Wait until the mirror step is done and the build has started.
-    await waitFor(() => {
-      try {
-        const db = new Database(join(dir, "state.db"), { readonly: true });
-        const n = (db.prepare("SELECT COUNT(*) AS n FROM images").get() as { n: number }).n;
-        db.close();
-        return n > 0;
-      } catch {
-        return false;
-      }
-    }, 20_000);
+    await waitFor(() => rowCount(join(dir, "state.db"), "images") > 0, 20_000);
     await new Promise((r) => setTimeout(r, 1500));
     child.kill("SIGTERM");
     const code = await new Promise((r) => child.once("exit", r));
@@ -148,16 +151,7 @@ describe("basewarm serve (a real process)", () => {
       "basewarm.yaml": `target: { registry: "${mirror().host}" }\nstate: state.db\ncatalog: [{ dockerfile: slow/Dockerfile }]\nbuild: { driver: buildah }\n`,
     });
     const { child } = startBasewarm(["run", "--config", join(dir, "basewarm.yaml")]);
-    await waitFor(() => {
-      try {
-        const db = new Database(join(dir, "state.db"), { readonly: true });
-        const n = (db.prepare("SELECT COUNT(*) AS n FROM lock").get() as { n: number }).n;
-        db.close();
-        return n > 0;
-      } catch {
-        return false;
-      }
-    }, 20_000);
+    await waitFor(() => rowCount(join(dir, "state.db"), "lock") > 0, 20_000);
     const second = await basewarm(["run", "--config", join(dir, "basewarm.yaml")]);
     expect(second.code).toBe(1);
     expect(second.stderr.trim()).toMatch(/^basewarm: another warm run holds the lock in .*state\.db; wait for it to finish/);
