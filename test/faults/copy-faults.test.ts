@@ -1,7 +1,15 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Copier, targetReference } from "../../src/copy/index.js";
 import { parseReference } from "../../src/reference/index.js";
 import { RegistryClient } from "../../src/registry/index.js";
+import { parseConfig } from "../../src/config/index.js";
+import { createLogger, silentLogger } from "../../src/log/index.js";
+import { mirrorImages } from "../../src/run/mirror.js";
+import { StateStore } from "../../src/state/index.js";
 import { makeImage, makeLayer, makeMultiArch, pushImage, type TestImage } from "../../testkit/images.js";
 import { startFaultProxy, type FaultProxy, type FaultRule } from "../helpers/fault-proxy.js";
 import { useRegistry } from "../helpers/registries.js";
@@ -151,8 +159,6 @@ describe("rate limits (Docker Hub's ratelimit headers)", () => {
       { path: MANIFEST, fault: { kind: "rate-limit", limit: 100, remaining: () => (remaining = Math.max(0, remaining - 1)) }, times: Infinity },
     ]);
     const logs: string[] = [];
-    const { Writable } = await import("node:stream");
-    const { createLogger } = await import("../../src/log/index.js");
     const logger = createLogger({ level: "info", destination: new Writable({ write(chunk, _e, cb) { logs.push(String(chunk)); cb(); } }) });
     const client = new RegistryClient({ logger });
     const copier = new Copier({ client, imageConcurrency: 1, rateLimitReserve: 10 });
@@ -179,13 +185,6 @@ describe("a recorded mirror run under faults", () => {
   const target = useRegistry();
 
   it("records every outcome in an intact state file: transient faults copied, a permanent one failed", async () => {
-    const { mkdtempSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
-    const { join } = await import("node:path");
-    const { StateStore } = await import("../../src/state/index.js");
-    const { mirrorImages } = await import("../../src/run/mirror.js");
-    const { parseConfig } = await import("../../src/config/index.js");
-    const { silentLogger } = await import("../../src/log/index.js");
     for (const [repo, image] of Object.entries(images)) await pushImage(source().url, repo, image, "v1");
     const missing = images["f/two"]!.blobs[2]!.digest;
     const proxy = await startFaultProxy(source(), [
