@@ -1,61 +1,13 @@
 /**
- * What a test registry served, from its JSON log: request kinds and bytes written in responses.
- * testkit's requests() gives method and URI; the bench also wants response sizes, so it reads
- * the same log (the newest `registry-N.log` in the registry's directory).
+ * What a test registry served, from testkit's reading of its JSON log: request kinds and the
+ * bytes written in responses.
  */
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
-import type { RunningRegistry } from "../testkit/index.js";
+import type { RegistryRequest, RunningRegistry } from "../testkit/index.js";
 
-export interface LogEntry {
-  method: string;
-  uri: string;
-  status: number;
-  written: number;
-  /** When the registry finished the response (ms since the epoch) and how long it took (ms). */
-  end: number;
-  durationMs: number;
-}
+export type LogEntry = RegistryRequest;
 
-/** Go duration strings as the registry logs them: `11.4ms`, `1.2s`, `850µs`, `1m2.5s`. */
-export function parseGoDuration(text: string): number {
-  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, "µs": 1e-3, "us": 1e-3, ns: 1e-6 };
-  let total = 0;
-  for (const [, value, unit] of text.matchAll(/([\d.]+)(h|ms|m|s|µs|us|ns)/g)) total += Number(value) * (units[unit as string] ?? 0);
-  return total;
-}
-
-async function logPath(registry: RunningRegistry): Promise<string> {
-  const logs = (await readdir(registry.dir)).filter((f) => /^registry-\d+\.log$/.test(f));
-  logs.sort((a, b) => Number(/\d+/.exec(a)?.[0]) - Number(/\d+/.exec(b)?.[0]));
-  const last = logs.pop();
-  if (!last) throw new Error(`no registry log in ${registry.dir}`);
-  return join(registry.dir, last);
-}
-
-export async function readLog(registry: RunningRegistry): Promise<LogEntry[]> {
-  // The registry logs after responding; let the last lines land.
-  await new Promise((r) => setTimeout(r, 100));
-  const out: LogEntry[] = [];
-  for (const line of (await readFile(await logPath(registry), "utf8")).split("\n")) {
-    if (!line.startsWith("{")) continue;
-    let e: Record<string, unknown>;
-    try {
-      e = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      continue;
-    }
-    if (typeof e["msg"] !== "string" || !e["msg"].startsWith("response completed")) continue;
-    out.push({
-      method: String(e["http.request.method"]),
-      uri: String(e["http.request.uri"]),
-      status: Number(e["http.response.status"]),
-      written: Number(e["http.response.written"] ?? 0),
-      end: Date.parse(String(e["time"])),
-      durationMs: parseGoDuration(String(e["http.response.duration"] ?? "")),
-    });
-  }
-  return out;
+export function readLog(registry: RunningRegistry): Promise<LogEntry[]> {
+  return registry.requestLog();
 }
 
 /** A mark in a registry's log; entriesSince(mark) gives what came after. */

@@ -37,6 +37,19 @@ export interface RegistryRequest {
   method: string;
   uri: string;
   status: number;
+  /** Response body bytes the registry wrote. */
+  written: number;
+  /** When the registry finished the response (ms since the epoch) and how long it took (ms). */
+  end: number;
+  durationMs: number;
+}
+
+/** Go duration strings as the registry logs them: `11.4ms`, `1.2s`, `850µs`, `1m2.5s`. */
+export function parseGoDuration(text: string): number {
+  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, "µs": 1e-3, us: 1e-3, ns: 1e-6 };
+  let total = 0;
+  for (const [, value, unit] of text.matchAll(/([\d.]+)(h|ms|m|s|µs|us|ns)/g)) total += Number(value) * (units[unit as string] ?? 0);
+  return total;
 }
 
 export interface RunningRegistry {
@@ -49,6 +62,8 @@ export interface RunningRegistry {
   issuer?: TokenIssuer;
   /** Requests the registry has answered so far, read from its JSON log. */
   requests(): Promise<RegistryRequest[]>;
+  /** Every request the registry has answered since it started (resetRequests does not apply). */
+  requestLog(): Promise<RegistryRequest[]>;
   /** Forget requests logged so far (for counting one phase of a test). */
   resetRequests(): Promise<void>;
   stop(): Promise<void>;
@@ -185,7 +200,14 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
         const method = entry["http.request.method"];
         const msg = entry["msg"];
         if (typeof method !== "string" || typeof msg !== "string" || !msg.startsWith("response completed")) continue;
-        out.push({ method, uri: String(entry["http.request.uri"]), status: Number(entry["http.response.status"]) });
+        out.push({
+          method,
+          uri: String(entry["http.request.uri"]),
+          status: Number(entry["http.response.status"]),
+          written: Number(entry["http.response.written"] ?? 0),
+          end: Date.parse(String(entry["time"])),
+          durationMs: parseGoDuration(String(entry["http.response.duration"] ?? "")),
+        });
       }
       return out;
     };
@@ -199,6 +221,10 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
         // The registry writes its log line after the response; give it a moment to land.
         await new Promise((r) => setTimeout(r, 100));
         return (await readRequests()).slice(skipLines);
+      },
+      async requestLog() {
+        await new Promise((r) => setTimeout(r, 100));
+        return readRequests();
       },
       async resetRequests() {
         await new Promise((r) => setTimeout(r, 100));
