@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUILDKIT_CACHE_TAG, type Builder } from "../build/index.js";
+import { BUILDKIT_CACHE_TAG, type Builder } from "../builder/index.js";
 import { loadCatalog, type Catalog, type CatalogEntry, type CatalogProblem } from "../catalog/index.js";
 import type { LoadedConfig } from "../config/index.js";
 import { targetReference } from "../copy/index.js";

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { countCachedSteps, createBuilder, type BuildRequest } from "../../src/build/index.js";
+import { countCachedSteps, createBuilder, type BuildRequest } from "../../src/builder/index.js";
 import { RegistryClient } from "../../src/registry/index.js";
 import { makeBusyboxImage, pushImage } from "../../testkit/images.js";
 import { useRegistry } from "../helpers/registries.js";

@@ -2,12 +2,12 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createBuilder, type BuildRequest } from "../../src/build/index.js";
+import { createBuilder, type BuildRequest } from "../../src/builder/index.js";
 import { isBasewarmError } from "../../src/errors.js";
 
 // BuildKit cannot run here: these tests check the exact command contract against a stand-in
-// executable (test/build/fixtures/buildkit-standin.mjs), named as such.
-const STANDIN = resolve("test/build/fixtures/buildkit-standin.mjs");
+// executable (test/builder/fixtures/buildkit-standin.mjs), named as such.
+const STANDIN = resolve("test/builder/fixtures/buildkit-standin.mjs");
 
 function setup(extraEnv: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), "basewarm-standin-"));

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { createBuilder } from "../../src/build/index.js";
+import { createBuilder } from "../../src/builder/index.js";
 import { parseConfig } from "../../src/config/index.js";
 import { silentLogger } from "../../src/log/index.js";
 import { parseReference } from "../../src/reference/index.js";

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { createBuilder, type BuilderConfig } from "../../build/index.js";
+import { createBuilder, type BuilderConfig } from "../../builder/index.js";
 import { loadConfig, resolvePath, type LoadedConfig } from "../../config/index.js";
 import { BasewarmError } from "../../errors.js";
 import { isLoopbackHost } from "../../registry/index.js";
