@@ -115,6 +115,7 @@ function hookExit(): void {
   process.once("exit", () => {
     for (const child of live.values()) if (child.exitCode === null) child.kill("SIGKILL");
     for (const dir of liveDirs) {
+      killContainers(dir);
       killShims(dir);
       unmountUnder(dir);
       rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
@@ -135,13 +136,58 @@ function killShims(dir: string): void {
     } catch {
       continue;
     }
-    if (cmdline.includes("containerd-shim") && cmdline.includes(dir + "/")) {
+    if (cmdline.includes("containerd-shim") && cmdline.includes(`${dir}/c.sock`)) {
       try {
         process.kill(Number(entry), "SIGKILL");
       } catch {
         // already gone
       }
     }
+  }
+}
+
+/** Where runc (run by root without --root, as dockerd's BuildKit executor does) keeps container state. */
+const RUNC_ROOT = "/run/runc";
+
+/**
+ * dockerd's BuildKit runs each RUN step with `runc run` directly; when dockerd stops mid-step the
+ * step's processes survive it. runc's state names each container's bundle, which lives in our
+ * `dir`: `runc delete --force` kills exactly those and removes their state.
+ */
+export function buildkitContainers(dir: string): { id: string; pid: number }[] {
+  let ids: string[];
+  try {
+    ids = readdirSync(RUNC_ROOT);
+  } catch {
+    return [];
+  }
+  const found: { id: string; pid: number }[] = [];
+  for (const id of ids) {
+    try {
+      const state = JSON.parse(readFileSync(join(RUNC_ROOT, id, "state.json"), "utf8")) as { init_process_pid?: number; config?: { labels?: string[] } };
+      if (state.config?.labels?.some((label) => label.startsWith(`bundle=${dir}/`))) found.push({ id, pid: state.init_process_pid ?? -1 });
+    } catch {
+      // not a container state, or deleted meanwhile
+    }
+  }
+  return found;
+}
+
+/** Kill and delete our containers; returns their init PIDs. */
+function killContainers(dir: string): number[] {
+  const containers = buildkitContainers(dir);
+  for (const { id } of containers) spawnSync("runc", ["--root", RUNC_ROOT, "delete", "--force", id], { stdio: "ignore", timeout: 10_000 });
+  return containers.map((c) => c.pid);
+}
+
+/** Whether a process runs (a zombie waiting for its parent to reap it counts as ended). */
+export function processRunning(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
   }
 }
 
@@ -163,19 +209,21 @@ function unmountUnder(dir: string): void {
 
 /**
  * A test process killed outright (SIGKILL, a worker torn down) runs no exit hook; this detached
- * shell outlives it, and when it is gone kills the PIDs listed in `dir/pids`, the shims on our
- * socket, unmounts and removes `dir`. It ends by itself once stop() removed `dir`.
+ * shell outlives it, and when it is gone kills the PIDs listed in `dir/pids`, the RUN steps whose
+ * bundles are in `dir`, the shims on our socket, unmounts and removes `dir`. It ends by itself once stop() removed `dir`.
  */
 const WATCHDOG = `
 parent=$1; dir=$2
 while kill -0 "$parent" 2>/dev/null && [ -d "$dir" ]; do sleep 1; done
 [ -d "$dir" ] || exit 0
 [ -f "$dir/pids" ] && while read -r pid; do kill -KILL "$pid" 2>/dev/null; done < "$dir/pids"
-for f in /proc/[0-9]*/cmdline; do
+for f in $(grep -lsF "bundle=$dir/" /run/runc/*/state.json); do
+  id=\${f%/state.json}; runc --root /run/runc delete --force "\${id##*/}" >/dev/null 2>&1
+done
+for f in $(grep -lasF containerd-shim /proc/[0-9]*/cmdline); do
   p=\${f#/proc/}; p=\${p%/cmdline}
   [ "$p" = "$$" ] && continue
-  cmd=$(tr '\\0' ' ' < "$f" 2>/dev/null) || continue
-  case "$cmd" in *containerd-shim*" $dir/"*) kill -KILL "$p" 2>/dev/null;; esac
+  grep -qasF "$dir/c.sock" "$f" && kill -KILL "$p" 2>/dev/null
 done
 awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
 rm -rf "$dir"
@@ -267,7 +315,10 @@ export async function startBuildkit(options: BuildkitOptions = {}): Promise<Runn
   const cleanup = async () => {
     if (dockerd) await stopChild(dockerd, 10_000);
     if (containerd) await stopChild(containerd, 10_000);
+    const steps = killContainers(dir);
     killShims(dir);
+    // SIGKILL is delivered asynchronously: return only once the steps' processes are gone.
+    for (let i = 0; i < 50 && steps.some(processRunning); i++) await new Promise((r) => setTimeout(r, 100));
     unmountUnder(dir);
     rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     liveDirs.delete(dir);
