@@ -58,7 +58,7 @@ archive_uri() {
   for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
     [ -f "$f" ] || continue
     # deb [options] URI SUITE COMPONENTS...
-    awk '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
+    awk '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
            if ($(i+1) !~ /-(security|updates|backports)$/ && $i !~ /security/) { print $i; exit } }' "$f"
   done
   for f in /etc/apt/sources.list.d/*.sources; do
@@ -86,6 +86,8 @@ archive_keyring() {
 uri="$(archive_uri | head -n 1)"
 [ -n "$uri" ] || die "no Debian archive found in /etc/apt/sources.list or /etc/apt/sources.list.d/: add one (e.g. http://deb.debian.org/debian) and retry"
 keyring="$(archive_keyring "$uri")"
+# One-line entries (or none) name no keyring: Debian's archive keyring verifies trixie's Release.
+[ -n "$keyring" ] || keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 log "fetching ${PACKAGES[*]} from $uri suite $SUITE"
 
 # Inside DEST so the final move is a rename on one filesystem.
