@@ -81,8 +81,13 @@ export const configSchema = z.strictObject({
      * without a bridge network. `default` passes no flag (the builder's own default).
      */
     network: z.enum(["host", "none", "default"]).default("host"),
-    /** buildah: rebuild on empty storage after each build to measure cache hits. */
+    /** After each admin build, build again on an empty builder and count the steps taken from the cache. */
     probe: z.boolean().default(true),
+    /**
+     * BuildKit clients: where probes build — a second buildkitd address (buildctl) or Docker host
+     * (buildx). Its build cache is pruned before each probe. Default: the admin builder, pruned.
+     */
+    probeAddr: z.string().min(1).optional(),
     extraArgs: z.array(z.string()).default([]),
   }).prefault({}),
   schedule: z.strictObject({
