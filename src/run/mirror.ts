@@ -2,7 +2,8 @@
  * The mirror step of a run (and of `basewarm mirror`): copy every needed image into the target,
  * record each resolution and outcome in the state file, and summarize.
  */
-import { Copier, parsePlatform, targetReference, type CopyResult, type ProgressEvent } from "../copy/index.js";
+import { Copier, targetReference, type CopyResult, type ProgressEvent } from "../copy/index.js";
+import { parsePlatform } from "../oci/index.js";
 import type { Config } from "../config/index.js";
 import type { Logger } from "../log/index.js";
 import type { Reference } from "../reference/index.js";

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { Copier, parsePlatform } from "../../copy/index.js";
+import { Copier } from "../../copy/index.js";
+import { parsePlatform } from "../../oci/index.js";
 import { loadConfig } from "../../config/index.js";
 import { parseReference } from "../../reference/index.js";
 import type { CliContext } from "../context.js";
