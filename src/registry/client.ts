@@ -92,33 +92,33 @@ function parseRegistryJson<T>(bytes: Buffer, schema: z.ZodType<T>, what: string)
 const tagListSchema = z.looseObject({ tags: z.array(z.string()).nullish() });
 
 export class RegistryClient {
-  private readonly transport: Transport;
+  readonly #transport: Transport;
   private readonly chunkedThreshold: number;
   private readonly chunkSize: number;
 
   constructor(options: ClientOptions = {}) {
-    this.transport = new Transport(options);
+    this.#transport = new Transport(options);
     this.chunkedThreshold = options.chunkedThreshold ?? DEFAULT_CHUNKED_THRESHOLD;
     this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   }
 
   close(): Promise<void> {
-    return this.transport.close();
+    return this.#transport.close();
   }
 
   /** The pull budget a registry (Docker Hub) last announced, if any; callers defer work near its end. */
   rateLimit(registry: string): RateLimitInfo | undefined {
-    return this.transport.rateLimit(registry);
+    return this.#transport.rateLimit(registry);
   }
 
   /** `GET /v2/`: checks the registry answers and learns its auth scheme. */
   async ping(registry: string): Promise<void> {
-    const res = await this.transport.request({
+    const res = await this.#transport.request({
       host: registry, method: "GET", path: "/v2/", scopes: [], subject: registry,
       accept: (s) => s === 200 || s === 401,
     });
     await res.body.dump();
-    if (res.status === 401) this.transport.auth.learn(registry, res.headers["www-authenticate"]);
+    if (res.status === 401) this.#transport.auth.learn(registry, res.headers["www-authenticate"]);
   }
 
   /**
@@ -126,7 +126,7 @@ export class RegistryClient {
    * A registry that omits `Docker-Content-Digest` on HEAD costs one GET instead.
    */
   async manifestHead(ref: Reference, accept: readonly string[] = MANIFEST_ACCEPT): Promise<Descriptor | undefined> {
-    const res = await this.transport.request({
+    const res = await this.#transport.request({
       host: ref.registry, method: "HEAD", path: `/v2/${ref.repository}/manifests/${ref.identifier}`,
       headers: { accept: accept.join(", ") }, scopes: [ref.scope("pull")], subject: ref.toString(),
       accept: (s) => (s >= 200 && s < 300) || s === 404,
@@ -148,7 +148,7 @@ export class RegistryClient {
 
   /** GET a manifest with its exact bytes; the digest is verified against the reference or the header. */
   async manifestGet(ref: Reference, accept: readonly string[] = MANIFEST_ACCEPT): Promise<Manifest> {
-    const res = await this.transport.request({
+    const res = await this.#transport.request({
       host: ref.registry, method: "GET", path: `/v2/${ref.repository}/manifests/${ref.identifier}`,
       headers: { accept: accept.join(", ") }, scopes: [ref.scope("pull")], subject: ref.toString(),
     });
@@ -167,7 +167,7 @@ export class RegistryClient {
   /** PUT a manifest by tag or digest; returns the digest the registry stored. */
   async manifestPut(repo: RepositoryRef, reference: string, manifest: { bytes: Buffer; mediaType: string }): Promise<string> {
     const subject = `${repoLabel(repo)}${isDigest(reference) ? "@" : ":"}${reference}`;
-    const res = await this.transport.request({
+    const res = await this.#transport.request({
       host: repo.registry, method: "PUT", path: `/v2/${repo.repository}/manifests/${reference}`,
       headers: { "content-type": manifest.mediaType }, body: manifest.bytes, scopes: [pushScope(repo)], subject,
     });
@@ -182,7 +182,7 @@ export class RegistryClient {
 
   /** HEAD a blob: its size when the repository has it, undefined otherwise. */
   async blobHead(repo: RepositoryRef, digest: string): Promise<number | undefined> {
-    const res = await this.transport.request({
+    const res = await this.#transport.request({
       host: repo.registry, method: "HEAD", path: `/v2/${repo.repository}/blobs/${digest}`,
       scopes: [pullScope(repo)], subject: `${repoLabel(repo)}@${digest}`, followRedirects: true,
       accept: (s) => (s >= 200 && s < 300) || s === 404,
@@ -195,7 +195,7 @@ export class RegistryClient {
 
   /** One GET of a blob from `offset` (a Range request when > 0). */
   private async blobGetOnce(repo: RepositoryRef, digest: string, offset: number, signal?: AbortSignal): Promise<RegistryResponse> {
-    return this.transport.request({
+    return this.#transport.request({
       host: repo.registry, method: "GET", path: `/v2/${repo.repository}/blobs/${digest}`,
       headers: offset > 0 ? { range: `bytes=${offset}-` } : {}, scopes: [pullScope(repo)],
       subject: `${repoLabel(repo)}@${digest}`, followRedirects: true, priority: "bulk",
@@ -261,7 +261,7 @@ export class RegistryClient {
    */
   async blobMount(repo: RepositoryRef, digest: string, fromRepository: string): Promise<MountResult> {
     const from: RepositoryRef = { registry: repo.registry, repository: fromRepository };
-    const res = await this.transport.request({
+    const res = await this.#transport.request({
       host: repo.registry, method: "POST",
       path: `/v2/${repo.repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(fromRepository)}`,
       scopes: [pushScope(repo), pullScope(from)], subject: `${repoLabel(repo)}@${digest} (mount from ${fromRepository})`,
@@ -275,7 +275,7 @@ export class RegistryClient {
   }
 
   private async uploadStart(repo: RepositoryRef): Promise<string> {
-    const res = await this.transport.request({
+    const res = await this.#transport.request({
       host: repo.registry, method: "POST", path: `/v2/${repo.repository}/blobs/uploads/`,
       scopes: [pushScope(repo)], subject: `${repoLabel(repo)} (upload)`, accept: (s) => s === 202,
     });
@@ -299,7 +299,7 @@ export class RegistryClient {
     }
     const url = new URL(location);
     url.searchParams.set("digest", digest);
-    const res = await this.transport.request({
+    const res = await this.#transport.request({
       host: repo.registry, method: "PUT", path: url.toString(),
       headers: { "content-type": "application/octet-stream", "content-length": String(size) },
       body: Buffer.isBuffer(body) ? body : () => body, once: !Buffer.isBuffer(body),
@@ -337,7 +337,7 @@ export class RegistryClient {
     let location = firstLocation;
     for (let offset = 0; offset < size; ) {
       const length = Math.min(this.chunkSize, size - offset);
-      const res = await this.transport.request({
+      const res = await this.#transport.request({
         host: repo.registry, method: "PATCH", path: location,
         headers: { "content-type": "application/octet-stream", "content-length": String(length), "content-range": `${offset}-${offset + length - 1}` },
         body: () => Readable.from(slice(length)), scopes: [pushScope(repo)], subject, priority: "bulk", accept: (s) => s === 202,
@@ -354,7 +354,7 @@ export class RegistryClient {
     }
     const url = new URL(location);
     url.searchParams.set("digest", digest);
-    const res = await this.transport.request({
+    const res = await this.#transport.request({
       host: repo.registry, method: "PUT", path: url.toString(), headers: { "content-length": "0" },
       scopes: [pushScope(repo)], subject, accept: (s) => s === 201, once: true,
     });
@@ -366,7 +366,7 @@ export class RegistryClient {
     const tags: string[] = [];
     let path: string | undefined = `/v2/${repo.repository}/tags/list?n=1000`;
     for (let page = 0; path && page < 1000; page++) {
-      const res = await this.transport.request({
+      const res = await this.#transport.request({
         host: repo.registry, method: "GET", path, scopes: [pullScope(repo)], subject: `${repoLabel(repo)} tags`,
         accept: (s) => (s >= 200 && s < 300) || s === 404,
       });
@@ -389,7 +389,7 @@ export class RegistryClient {
    */
   async referrers(repo: RepositoryRef, digest: string): Promise<ChildDescriptor[]> {
     const subject = `${repoLabel(repo)}@${digest} referrers`;
-    const res = await this.transport.request({
+    const res = await this.#transport.request({
       host: repo.registry, method: "GET", path: `/v2/${repo.repository}/referrers/${digest}`,
       headers: { accept: MEDIA_TYPES.ociIndex }, scopes: [pullScope(repo)], subject,
       accept: (s) => (s >= 200 && s < 300) || s === 404,
