@@ -1,5 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { BasewarmError, errorMessage } from "../errors.js";
+import { EXIT, errorMessage, exitCodeFor } from "../errors.js";
 import { registerCopy } from "./commands/copy.js";
 import { registerDockerfileCommands } from "./commands/dockerfile.js";
 import { registerMirror } from "./commands/mirror.js";
@@ -7,8 +7,6 @@ import { registerWarmCommands } from "./commands/warm.js";
 import type { CliContext, CliIo } from "./context.js";
 import { loggerFor } from "./runtime.js";
 
-/** Exit statuses: 0 ok, 1 the work had failures, 2 usage or input errors. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 const defaultIo: CliIo = {
   stdout: (t) => process.stdout.write(t),
@@ -54,7 +52,6 @@ export async function runCli(argv: string[], io: CliIo = defaultIo, env: Record<
     }
     if (debug && err instanceof Error) io.stderr(`${err.stack ?? err.message}\n`);
     io.stderr(`basewarm: ${errorMessage(err)}\n`);
-    if (err instanceof BasewarmError) return err.code === "CONFIG_INVALID" || err.code === "USAGE" || err.code === "REF_INVALID" || err.code === "DOCKERFILE_INVALID" || err.code === "FILE_NOT_FOUND" ? EXIT.usage : EXIT.failed;
-    return EXIT.failed;
+    return exitCodeFor(err);
   }
 }

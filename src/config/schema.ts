@@ -5,15 +5,22 @@
 import cron from "node-cron";
 import { z } from "zod";
 import { PLATFORM_SYNTAX, tryParsePlatform } from "../oci/index.js";
-import { isValidRegistryHost, isValidRepositoryPath, tryParseReference } from "../reference/index.js";
+import { isValidRegistryHost, referenceProblem, repositoryPathProblem } from "../reference/index.js";
 
 const platform = z.string().superRefine((value, ctx) => {
   const parsed = tryParsePlatform(value, { requireArchitecture: true });
   if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: `want ${PLATFORM_SYNTAX}, not ${JSON.stringify(value)}: ${parsed}` });
 });
 const registryHost = z.string().refine((h) => isValidRegistryHost(h), "want a registry host like registry.example.com or 127.0.0.1:5000");
-const repositoryPath = z.string().refine((p) => p === "" || isValidRepositoryPath(p), "want a lowercase repository path like mirror or team/mirror");
-const imageRef = z.string().refine((r) => tryParseReference(r) !== null, "not a valid image reference");
+/** A refinement whose message names the value and the reason it was refused. */
+function checkedBy(problem: (value: string) => string | undefined, advice: string) {
+  return (value: string, ctx: z.RefinementCtx) => {
+    const reason = problem(value);
+    if (reason !== undefined) ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)}: ${reason}; ${advice}` });
+  };
+}
+const repositoryPath = z.string().superRefine(checkedBy((p) => (p === "" ? undefined : repositoryPathProblem(p)), "want a lowercase repository path like mirror or team/mirror"));
+const imageRef = z.string().superRefine(checkedBy(referenceProblem, "want an image reference like alpine:3.20 or ghcr.io/org/app@sha256:…"));
 
 const registryEntry = z.strictObject({
   insecure: z.boolean().optional(),
