@@ -1,3 +1,2 @@
 export { Copier, type CopierOptions, type CopyRequest, type CopyResult, type CopyStatus, type ProgressEvent } from "./copier.js";
-export { targetReference, targetRepository, hostPathComponent, type TargetConfig } from "./naming.js";
 export { DigestVerifier } from "./verify-stream.js";
