@@ -4,9 +4,13 @@
  */
 import cron from "node-cron";
 import { z } from "zod";
+import { PLATFORM_SYNTAX, tryParsePlatform } from "../oci/index.js";
 import { isValidRegistryHost, referenceProblem, repositoryPathProblem } from "../reference/index.js";
 
-const platform = z.string().regex(/^[a-z0-9_.-]+\/[a-z0-9_.-]+(\/[a-z0-9_.-]+)?$/, "want os/arch[/variant], e.g. linux/amd64");
+const platform = z.string().superRefine((value, ctx) => {
+  const parsed = tryParsePlatform(value, { requireArchitecture: true });
+  if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: `want ${PLATFORM_SYNTAX}, not ${JSON.stringify(value)}: ${parsed}` });
+});
 const registryHost = z.string().refine((h) => isValidRegistryHost(h), "want a registry host like registry.example.com or 127.0.0.1:5000");
 /** A refinement whose message names the value and the reason it was refused. */
 function checkedBy(problem: (value: string) => string | undefined, advice: string) {
