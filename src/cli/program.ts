@@ -48,7 +48,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo, env: Record<
     io,
     env,
     debug,
-    logger: async (level) => (await import("./logging.js")).loggerFor(level, debug),
+    logger: async (level, options) => (await import("./logging.js")).loggerFor(level, debug, options?.human ?? false),
     setExit: (code) => {
       exitCode = code;
     },
