@@ -32,7 +32,9 @@ export type DockerfileProblem =
   /** A stage used before it is defined. */
   | "stage-order"
   /** Nesting deeper than the reader follows (variable substitutions, quotes). */
-  | "too-deep";
+  | "too-deep"
+  /** An ONBUILD trigger that is empty, holds several instructions, or one not allowed as a trigger. */
+  | "onbuild-trigger";
 
 export interface DockerfileErrorFields {
   file: string;
@@ -48,6 +50,11 @@ export interface DockerfileErrorFields {
   /** For `image-reference`: why the reference parser refused `value`. */
   referenceReason?: string;
   cause?: unknown;
+}
+
+/** A value quoted in a message, cut to a readable length. */
+export function preview(value: string, max = 80): string {
+  return value.length > max ? `${value.slice(0, max)}…` : value;
 }
 
 /** Longest `what` put in a message: a value quoted from a hostile file can be megabytes long. */

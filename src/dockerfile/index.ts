@@ -6,6 +6,7 @@ import { analyzeDockerfile, decodeDockerfile, type ExtractOptions, type ImageUse
 
 export type { ImageKind, ImageUse, ExtractOptions } from "./extract.js";
 export { DockerfileError, type DockerfileProblem, type DockerfileErrorFields } from "./errors.js";
+export { onbuildImages, type OnbuildImage, type OnbuildOptions, type OnbuildProblem, type OnbuildResult } from "./onbuild.js";
 export { rewriteDockerfile, type RewriteResult } from "./rewrite.js";
 export { processWord, ShellError, MAX_SHELL_NESTING, type ShellOptions, type ShellProblem, type ShellResult } from "./shell.js";
 

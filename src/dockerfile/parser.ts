@@ -111,7 +111,8 @@ export function matchDirective(s: string, from: number): { key: string; value: s
  */
 class Segments {
   private small: number[] | undefined = [];
-  private data = new Int32Array(0);
+  // Allocated only for long instructions: a typed array per instruction costs more than the parse.
+  private data: Int32Array | undefined;
   private size = 0;
 
   push(logical: number, original: number, length: number): void {
@@ -123,19 +124,20 @@ class Segments {
       this.small = undefined;
       return;
     }
-    if (this.size + 3 > this.data.length) {
-      const grown = new Int32Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
+    let data = this.data as Int32Array;
+    if (this.size + 3 > data.length) {
+      const grown = new Int32Array(data.length * 2);
+      grown.set(data);
+      data = this.data = grown;
     }
-    this.data[this.size] = logical;
-    this.data[this.size + 1] = original;
-    this.data[this.size + 2] = length;
+    data[this.size] = logical;
+    data[this.size + 1] = original;
+    data[this.size + 2] = length;
     this.size += 3;
   }
 
   done(): ArrayLike<number> {
-    return this.small ?? this.data.slice(0, this.size);
+    return this.small ?? (this.data as Int32Array).slice(0, this.size);
   }
 }
 

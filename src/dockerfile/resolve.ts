@@ -13,7 +13,7 @@ import { copyFromFlag, mountFromFlags } from "./sources.js";
 import type { Stages } from "./stages.js";
 
 const WHOLE_VAR_RE = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$/;
-const STAGE_INDEX_RE = /^[+-]?\d{1,18}$/;
+export const STAGE_INDEX_RE = /^[+-]?\d{1,18}$/;
 export const SCRATCH = "scratch";
 
 /** `ref` as a Reference, or the Dockerfile's error at `line` that says why not (`what` says where it came from). */

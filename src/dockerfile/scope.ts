@@ -3,6 +3,7 @@
  * build arg of the same name overrides them), then the ARGs before the first FROM in order; a build
  * arg only replaces an ARG that is declared.
  */
+import { preview } from "./errors.js";
 import { invalid, type Span } from "./model.js";
 import { originalSpan, parseWords, type Instruction } from "./parser.js";
 import { formatPlatform, type Platform } from "./platform.js";
@@ -40,7 +41,7 @@ export function expandWord(word: string, env: ReadonlyMap<string, string>, esc: 
     return { result: r.result, unmatched: r.unmatched };
   } catch (err) {
     if (err instanceof ShellError) {
-      throw invalid(file, line, err.problem === "too-deep" ? "too-deep" : "expansion", `cannot expand ${what}: ${err.message}`, err.problem === "too-deep" ? "simplify the nested ${...} substitutions" : "fix the variable syntax", { cause: err });
+      throw invalid(file, line, err.problem === "too-deep" ? "too-deep" : "expansion", `cannot expand ${preview(what)}: ${err.message}`, err.problem === "too-deep" ? "simplify the nested ${...} substitutions" : "fix the variable syntax", { cause: err });
     }
     throw err;
   }
