@@ -23,7 +23,7 @@ export interface LogicalLine {
    * Runs of `text` that come from one contiguous range of the original, packed as
    * [logicalOffset, originalOffset, length] triples, one per physical line (typed: 12 bytes a line, not an object).
    */
-  segments: ArrayLike<number>;
+  segments: SegmentList;
 }
 
 export interface Word {
@@ -105,40 +105,51 @@ export function matchDirective(s: string, from: number): { key: string; value: s
   return { key, value: s.slice(start, end), valueStart: start };
 }
 
+/** One block of segment triples: 3 × 8192 entries (96 KiB). */
+const BLOCK = 3 * 8192;
+
 /**
- * Segment triples: a plain array for the usual instruction of a few lines (cheap to allocate), a growing
- * Int32Array once an instruction spans many lines (12 bytes a line; V8 strings are shorter than 2^31).
+ * Segment triples: a plain array for the usual instruction of a few lines (cheap to allocate), then
+ * fixed-size Int32Array blocks once an instruction spans many lines: 12 bytes a line, never copied or
+ * reallocated as it grows (V8 strings are shorter than 2^31, so offsets fit).
  */
 class Segments {
   private small: number[] | undefined = [];
-  // Allocated only for long instructions: a typed array per instruction costs more than the parse.
-  private data: Int32Array | undefined;
+  private blocks: Int32Array[] = [];
   private size = 0;
 
   push(logical: number, original: number, length: number): void {
     if (this.small) {
       this.small.push(logical, original, length);
       if (this.small.length < 192) return;
-      this.data = Int32Array.from(this.small);
-      this.size = this.small.length;
+      for (const n of this.small) this.store(n);
       this.small = undefined;
       return;
     }
-    let data = this.data as Int32Array;
-    if (this.size + 3 > data.length) {
-      const grown = new Int32Array(data.length * 2);
-      grown.set(data);
-      data = this.data = grown;
-    }
-    data[this.size] = logical;
-    data[this.size + 1] = original;
-    data[this.size + 2] = length;
-    this.size += 3;
+    this.store(logical);
+    this.store(original);
+    this.store(length);
   }
 
-  done(): ArrayLike<number> {
-    return this.small ?? (this.data as Int32Array).slice(0, this.size);
+  private store(n: number): void {
+    const offset = this.size % BLOCK;
+    if (offset === 0) this.blocks.push(new Int32Array(BLOCK));
+    (this.blocks[this.blocks.length - 1] as Int32Array)[offset] = n;
+    this.size++;
   }
+
+  done(): SegmentList {
+    if (this.small) return this.small;
+    const blocks = this.blocks;
+    return { length: this.size, at: (i) => (blocks[Math.floor(i / BLOCK)] as Int32Array)[i % BLOCK] as number };
+  }
+}
+
+/** Read access to segment triples (a plain array, or blocks). */
+export type SegmentList = readonly number[] | { readonly length: number; at(index: number): number };
+
+function segmentAt(list: SegmentList, index: number): number {
+  return Array.isArray(list) ? (list[index] as number) : (list as { at(index: number): number }).at(index);
 }
 
 /** Physical lines, as bufio.Scanner with BuildKit's scanLines: split on "\n", drop trailing "\r"/"\n". */
@@ -534,14 +545,14 @@ export function originalSpan(line: LogicalLine, start: number, end: number): { s
   let hi = count;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const segEnd = (segs[mid * 3] as number) + (segs[mid * 3 + 2] as number);
+    const segEnd = segmentAt(segs, mid * 3) + segmentAt(segs, mid * 3 + 2);
     if (start === end ? segEnd < start : segEnd <= start) lo = mid + 1;
     else hi = mid;
   }
   if (lo === count) return null;
-  const logical = segs[lo * 3] as number;
-  const original = segs[lo * 3 + 1] as number;
-  const length = segs[lo * 3 + 2] as number;
+  const logical = segmentAt(segs, lo * 3);
+  const original = segmentAt(segs, lo * 3 + 1);
+  const length = segmentAt(segs, lo * 3 + 2);
   if (start < logical || end > logical + length) return null;
   return { start: original + (start - logical), end: original + (end - logical) };
 }
