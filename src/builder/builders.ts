@@ -3,10 +3,12 @@
  * needs to build and export the cache to the mirror; credentials travel in an auth file
  * (buildah --authfile, DOCKER_CONFIG for BuildKit clients), never on the command line.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { BasewarmError } from "../errors.js";
+import type { Reference } from "../reference/index.js";
+import { parseBuildkitProgress } from "./buildkit-progress.js";
 import { errorLine, runProcess, spawnError, type ProcessResult } from "./process.js";
 
 export type BuilderDriver = "buildah" | "buildctl" | "buildx" | "none";
@@ -20,8 +22,16 @@ export interface BuilderConfig {
   storageRoot?: string;
   extraArgs?: string[];
   timeoutMs?: number;
-  /** Environment for the builder process (PATH etc.); the CLI passes its own. */
-  env?: Record<string, string | undefined>;
+  /** RUN steps' network mode; undefined leaves the builder's default. */
+  network?: "host" | "none";
+  /**
+   * Where cache probes build (BuildKit clients): the buildkitd address (buildctl) or Docker host
+   * (buildx) of a separate builder. Its build cache is pruned before each probe, so the probe
+   * starts empty like a fresh CI runner. Without it the probe prunes and uses the admin builder.
+   */
+  probeAddr?: string;
+  /** Environment for the builder process (PATH, HOME...): given by the composition root, never read here. */
+  env: Record<string, string | undefined>;
 }
 
 export interface BuildRequest {
@@ -31,8 +41,8 @@ export interface BuildRequest {
   buildArgs: Record<string, string>;
   target?: string;
   platforms: string[];
-  /** Cache repository in the mirror, e.g. `mirror.local:5000/cache/api`. */
-  cacheRef: string;
+  /** Cache repository in the mirror (no tag), e.g. `mirror.local:5000/cache/api`. */
+  cache: Reference;
   signal?: AbortSignal;
 }
 
@@ -48,6 +58,8 @@ export interface ProbeResult {
   steps: number;
   cachedSteps: number;
   hitRatio: number;
+  /** Names of the steps the probe had to run (not taken from the cache). */
+  missed: string[];
   logTail: string;
 }
 
@@ -61,16 +73,13 @@ export interface Builder {
 /** BuildKit caches live under one tag of the cache repository; buildah uses one tag per step. */
 export const BUILDKIT_CACHE_TAG = "buildcache";
 
-export function cacheTag(cacheRef: string): string {
-  return `${cacheRef}:${BUILDKIT_CACHE_TAG}`;
+/** The one BuildKit cache manifest of a cache repository. */
+export function buildkitCacheReference(cache: Reference): Reference {
+  return cache.withTag(BUILDKIT_CACHE_TAG);
 }
 
-function registryOf(ref: string): string {
-  return ref.split("/")[0] ?? ref;
-}
-
-function isInsecure(config: BuilderConfig, ref: string): boolean {
-  return (config.insecureRegistries ?? []).includes(registryOf(ref));
+function isInsecure(config: BuilderConfig, ref: Reference): boolean {
+  return (config.insecureRegistries ?? []).includes(ref.registry);
 }
 
 function buildResult(result: ProcessResult, started: number, command: string[], what: string): BuildResult {
@@ -112,8 +121,25 @@ class BuildahBuilder implements Builder {
     this.program = config.executable ?? "buildah";
   }
 
-  private env(): Record<string, string | undefined> {
-    return { ...(this.config.env ?? process.env), STORAGE_DRIVER: "vfs", BUILDAH_ISOLATION: "chroot" };
+  private env(registriesConf?: string): Record<string, string | undefined> {
+    return {
+      ...this.config.env, STORAGE_DRIVER: "vfs", BUILDAH_ISOLATION: "chroot",
+      ...(registriesConf === undefined ? {} : { CONTAINERS_REGISTRIES_CONF: registriesConf }),
+    };
+  }
+
+  /**
+   * Plain HTTP only for the registries configured insecure: buildah's `--tls-verify=false` would
+   * drop TLS for every registry of the build, so each insecure host gets its own entry in a
+   * private registries.conf instead.
+   */
+  private registriesConf(dir: string): string | undefined {
+    const hosts = this.config.insecureRegistries ?? [];
+    if (hosts.length === 0) return undefined;
+    const path = join(dir, "registries.conf");
+    const entries = hosts.map((host) => `[[registry]]\nlocation = ${JSON.stringify(host)}\ninsecure = true\n`);
+    writeFileSync(path, entries.join("\n"));
+    return path;
   }
 
   async version(): Promise<string> {
@@ -129,16 +155,15 @@ class BuildahBuilder implements Builder {
   }
 
   command(request: BuildRequest, root: string, runroot: string): string[] {
-    const insecure = isInsecure(this.config, request.cacheRef) || (this.config.insecureRegistries ?? []).length > 0;
     return [
       this.program, "--root", root, "--runroot", runroot, "--storage-driver", "vfs",
       "build", "--layers", "--isolation", "chroot",
-      "--cache-to", request.cacheRef, "--cache-from", request.cacheRef,
+      "--cache-to", request.cache.toString(), "--cache-from", request.cache.toString(),
       "-f", request.dockerfile,
       ...Object.entries(request.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
       ...(request.target ? ["--target", request.target] : []),
       ...(request.platforms.length ? ["--platform", request.platforms.join(",")] : []),
-      ...(insecure ? ["--tls-verify=false"] : []),
+      ...(this.config.network ? ["--network", this.config.network] : []),
       ...(this.config.authFile ? ["--authfile", this.config.authFile] : []),
       ...(this.config.extraArgs ?? []),
       request.context,
@@ -151,7 +176,7 @@ class BuildahBuilder implements Builder {
     const command = this.command(request, join(dir, "root"), join(dir, "runroot"));
     try {
       const result = await runProcess(command, {
-        env: this.env(), keepAll, tailLines: 60,
+        env: this.env(this.registriesConf(dir)), keepAll, tailLines: 60,
         ...(request.signal ? { signal: request.signal } : {}),
         ...(this.config.timeoutMs ? { timeoutMs: this.config.timeoutMs } : {}),
       });
@@ -185,24 +210,25 @@ class BuildahBuilder implements Builder {
  * are not counted.
  */
 export function countCachedSteps(lines: string[], logTail = ""): ProbeResult {
-  let steps = 0;
   let cachedSteps = 0;
   let inStep = false;
-  let current = "";
+  const names: string[] = [];
+  const cached = new Set<number>();
   for (const line of lines) {
     const step = /^STEP \d+\/\d+: (\S+)/.exec(line);
     if (step) {
-      current = (step[1] ?? "").toUpperCase();
-      inStep = current !== "FROM";
-      if (inStep) steps++;
+      inStep = (step[1] ?? "").toUpperCase() !== "FROM";
+      if (inStep) names.push(line.trim());
       continue;
     }
     if (inStep && /Cache pulled from remote/i.test(line)) {
       cachedSteps++;
+      cached.add(names.length - 1);
       inStep = false;
     }
   }
-  return { steps, cachedSteps, hitRatio: steps === 0 ? 1 : cachedSteps / steps, logTail };
+  const steps = names.length;
+  return { steps, cachedSteps, hitRatio: steps === 0 ? 1 : cachedSteps / steps, missed: names.filter((_, i) => !cached.has(i)), logTail };
 }
 
 // ---------------------------------------------------------------- BuildKit clients
@@ -214,19 +240,45 @@ function parseVersion(text: string): { major: number; minor: number; patch: numb
 }
 
 /** The registry cache flags BuildKit needs so a fresh builder can use the cache (see DESIGN.md). */
-export function cacheFlags(cacheRef: string, insecure: boolean): { exportCache: string; importCache: string } {
+export function cacheFlags(cache: Reference, insecure: boolean): { exportCache: string; importCache: string } {
   const tls = insecure ? ",registry.insecure=true" : "";
+  const ref = buildkitCacheReference(cache).toString();
   return {
-    exportCache: `type=registry,ref=${cacheTag(cacheRef)},mode=max,image-manifest=true,oci-mediatypes=true${tls}`,
-    importCache: `type=registry,ref=${cacheTag(cacheRef)}${tls}`,
+    exportCache: `type=registry,ref=${ref},mode=max,image-manifest=true,oci-mediatypes=true${tls}`,
+    importCache: `type=registry,ref=${ref}${tls}`,
   };
 }
 
 /** BuildKit clients read registry credentials from DOCKER_CONFIG: point it at the auth file's dir. */
 function buildkitClientEnv(config: BuilderConfig): Record<string, string | undefined> {
-  const env = { ...(config.env ?? process.env) };
+  const env = { ...config.env };
   if (config.authFile) env["DOCKER_CONFIG"] = dirname(config.authFile);
   return env;
+}
+
+/**
+ * Probe a BuildKit client's cache: prune the probe builder so it holds nothing, build once more
+ * importing only the registry cache, and count from BuildKit's own progress stream which steps
+ * came from that cache (every RUN/COPY/ADD... step; FROM and BuildKit's internal vertices aside).
+ */
+async function probeBuildkit(prune: string[], build: string[], env: Record<string, string | undefined>, config: BuilderConfig, request: BuildRequest, program: string, hint: string): Promise<ProbeResult> {
+  let pruned: ProcessResult;
+  let result: ProcessResult;
+  try {
+    pruned = await runProcess(prune, { env, timeoutMs: 120_000, ...(request.signal ? { signal: request.signal } : {}) });
+    if (pruned.code !== 0) throw new BasewarmError("BUILD_FAILED", `cannot empty the probe builder (${prune.slice(1).join(" ")}): ${errorLine(pruned.tail)}`);
+    result = await runProcess(build, {
+      env, keepAll: true, tailLines: 60,
+      ...(request.signal ? { signal: request.signal } : {}),
+      ...(config.timeoutMs ? { timeoutMs: config.timeoutMs } : {}),
+    });
+  } catch (err) {
+    if (err instanceof BasewarmError) throw err;
+    throw spawnError(program, err, hint);
+  }
+  if (result.code !== 0) throw new BasewarmError("BUILD_FAILED", `cache probe build failed: ${errorLine(result.tail)}`);
+  const progress = parseBuildkitProgress(result.lines.join("\n"), "rawjson");
+  return { steps: progress.totalSteps, cachedSteps: progress.cachedSteps, hitRatio: progress.hitRatio, missed: progress.missed, logTail: result.tail };
 }
 
 class BuildctlBuilder implements Builder {
@@ -278,7 +330,7 @@ class BuildctlBuilder implements Builder {
   }
 
   command(request: BuildRequest): string[] {
-    const flags = cacheFlags(request.cacheRef, isInsecure(this.config, request.cacheRef));
+    const flags = cacheFlags(request.cache, isInsecure(this.config, request.cache));
     return [
       this.program, ...this.addr(), "build",
       "--frontend", "dockerfile.v0",
@@ -288,6 +340,9 @@ class BuildctlBuilder implements Builder {
       ...Object.entries(request.buildArgs).flatMap(([k, v]) => ["--opt", `build-arg:${k}=${v}`]),
       ...(request.target ? ["--opt", `target=${request.target}`] : []),
       ...(request.platforms.length ? ["--opt", `platform=${request.platforms.join(",")}`] : []),
+      ...(this.config.network ? ["--opt", `force-network-mode=${this.config.network}`] : []),
+      // Host networking is an entitlement the daemon must also allow (buildkitd --allow-insecure-entitlement network.host).
+      ...(this.config.network === "host" ? ["--allow", "network.host"] : []),
       "--export-cache", flags.exportCache,
       "--import-cache", flags.importCache,
       ...(this.config.extraArgs ?? []),
@@ -296,6 +351,13 @@ class BuildctlBuilder implements Builder {
 
   build(request: BuildRequest): Promise<BuildResult> {
     return runBuild(this.command(request), this.env(), this.config, request, "buildctl build", "install BuildKit's client (buildctl) or set build.executable");
+  }
+
+  probe(request: BuildRequest): Promise<ProbeResult> {
+    const addr = this.config.probeAddr ? ["--addr", this.config.probeAddr] : this.addr();
+    const command = this.command(request).filter((_, i, all) => all[i] !== "--export-cache" && all[i - 1] !== "--export-cache");
+    const build = [this.program, ...addr, ...command.slice(1 + this.addr().length), "--progress", "rawjson"];
+    return probeBuildkit([this.program, ...addr, "prune", "--all"], build, this.env(), this.config, request, this.program, "install BuildKit's client (buildctl) or set build.executable");
   }
 }
 
@@ -309,24 +371,55 @@ class BuildxBuilder implements Builder {
     this.program = config.executable ?? "docker";
   }
 
-  private env(): Record<string, string | undefined> {
-    return buildkitClientEnv(this.config);
+  /** `build.addr` is the Docker host of the admin builder; the probe may use another. */
+  private env(host = this.config.addr): Record<string, string | undefined> {
+    const env = buildkitClientEnv(this.config);
+    if (host !== undefined) env["DOCKER_HOST"] = host;
+    return env;
   }
 
-  async version(): Promise<string> {
-    let result: ProcessResult;
+  private async run(args: string[], env = this.env()): Promise<ProcessResult> {
     try {
-      result = await runProcess([this.program, "buildx", "version"], { env: this.env(), timeoutMs: 30_000 });
+      return await runProcess([this.program, ...args], { env, timeoutMs: 60_000 });
     } catch (err) {
       throw spawnError(this.program, err, "install Docker with the buildx plugin or set build.executable");
     }
-    const version = parseVersion(result.tail);
-    if (result.code !== 0 || !version) throw new BasewarmError("BUILD_FAILED", `docker buildx version failed: ${errorLine(result.tail)}`);
-    return `buildx ${version.raw}`;
+  }
+
+  /**
+   * Preflight: the buildx plugin answers, and the builder's daemon is reachable. dockerd's embedded
+   * BuildKit reports `v0.0.0+unknown`; the daemon's own version stands in for it then.
+   */
+  async version(): Promise<string> {
+    const client = await this.run(["buildx", "version"]);
+    const clientVersion = parseVersion(client.tail);
+    if (client.code !== 0 || !clientVersion) {
+      const missing = /is not a docker command|unknown command/i.test(client.tail);
+      throw new BasewarmError("BUILDER_INCOMPATIBLE", missing
+        ? `${this.program} has no buildx plugin (${errorLine(client.tail)}); install docker-buildx or put it in the Docker config's cli-plugins folder`
+        : `docker buildx version failed: ${errorLine(client.tail)}`);
+    }
+    const inspect = await this.run(["buildx", "inspect"]);
+    if (inspect.code !== 0) {
+      throw new BasewarmError("BUILD_FAILED", `cannot reach the BuildKit builder${this.config.addr ? ` at ${this.config.addr}` : ""}: ${errorLine(inspect.tail)}; check build.addr and that the Docker daemon is running`);
+    }
+    const line = inspect.tail.split("\n").find((l) => /buildkit version/i.test(l)) ?? "";
+    const buildkit = parseVersion(line);
+    if (buildkit && buildkit.raw.replace(/^v/, "") !== "0.0.0") return `buildx ${clientVersion.raw} / buildkit ${buildkit.raw}`;
+    const server = await this.run(["version", "--format", "{{.Server.Version}}"]);
+    const daemon = server.code === 0 ? server.tail.trim().split("\n").at(-1) ?? "unknown" : "unknown";
+    return `buildx ${clientVersion.raw} / dockerd ${daemon} (embedded BuildKit)`;
+  }
+
+  probe(request: BuildRequest): Promise<ProbeResult> {
+    const env = this.env(this.config.probeAddr ?? this.config.addr);
+    const command = this.command(request).filter((_, i, all) => all[i] !== "--cache-to" && all[i - 1] !== "--cache-to");
+    const build = [...command.slice(0, -1), "--progress=rawjson", command.at(-1) ?? request.context];
+    return probeBuildkit([this.program, "buildx", "prune", "--all", "--force"], build, env, this.config, request, this.program, "install Docker with the buildx plugin or set build.executable");
   }
 
   command(request: BuildRequest): string[] {
-    const flags = cacheFlags(request.cacheRef, isInsecure(this.config, request.cacheRef));
+    const flags = cacheFlags(request.cache, isInsecure(this.config, request.cache));
     return [
       this.program, "buildx", "build",
       "--file", request.dockerfile,
@@ -336,6 +429,7 @@ class BuildxBuilder implements Builder {
       "--cache-to", flags.exportCache,
       "--cache-from", flags.importCache,
       "--output", "type=cacheonly",
+      ...(this.config.network ? [`--network=${this.config.network}`] : []),
       ...(this.config.extraArgs ?? []),
       request.context,
     ];

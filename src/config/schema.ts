@@ -4,9 +4,13 @@
  */
 import cron from "node-cron";
 import { z } from "zod";
+import { PLATFORM_SYNTAX, tryParsePlatform } from "../oci/index.js";
 import { isValidRegistryHost, referenceProblem, repositoryPathProblem } from "../reference/index.js";
 
-const platform = z.string().regex(/^[a-z0-9_.-]+\/[a-z0-9_.-]+(\/[a-z0-9_.-]+)?$/, "want os/arch[/variant], e.g. linux/amd64");
+const platform = z.string().superRefine((value, ctx) => {
+  const parsed = tryParsePlatform(value, { requireArchitecture: true });
+  if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: `want ${PLATFORM_SYNTAX}, not ${JSON.stringify(value)}: ${parsed}` });
+});
 const registryHost = z.string().refine((h) => isValidRegistryHost(h), "want a registry host like registry.example.com or 127.0.0.1:5000");
 /** A refinement whose message names the value and the reason it was refused. */
 function checkedBy(problem: (value: string) => string | undefined, advice: string) {
@@ -44,6 +48,8 @@ const imageEntry = z.union([
   z.strictObject({ ref: imageRef, platforms: z.array(platform).optional() }),
 ]);
 
+// Every default is written once, here: blocks use `prefault({})` so an absent block is parsed
+// through the same field defaults as a present one (zod's `default` would copy a second literal).
 export const configSchema = z.strictObject({
   target: z.strictObject({
     registry: registryHost,
@@ -58,7 +64,7 @@ export const configSchema = z.strictObject({
     /** One slot always stays free for small requests, so this is blobs + 2 by default. */
     perRegistry: z.number().int().min(1).max(256).default(10),
     images: z.number().int().min(1).max(256).default(16),
-  }).default({ blobs: 8, perRegistry: 10, images: 16 }),
+  }).prefault({}),
   state: z.string().min(1).default("basewarm.db"),
   catalog: z.array(catalogEntry).default([]),
   images: z.array(imageEntry).default([]),
@@ -67,16 +73,27 @@ export const configSchema = z.strictObject({
     referrers: z.boolean().default(false),
     /** Stop pulling from a rate-limited registry (Docker Hub) when this many pulls are left. */
     rateLimitReserve: z.number().int().min(0).default(10),
-  }).default({ platforms: [], referrers: false, rateLimitReserve: 10 }),
+  }).prefault({}),
   build: z.strictObject({
     driver: z.enum(["buildah", "buildctl", "buildx", "none"]).default("none"),
     addr: z.string().min(1).optional(),
     executable: z.string().min(1).optional(),
     timeoutSeconds: z.number().int().min(1).default(3600),
-    /** buildah: rebuild on empty storage after each build to measure cache hits. */
+    /**
+     * Network mode of RUN steps in admin and probe builds. BuildKit keys a RUN step's cache on it,
+     * so tenant builds must use the same mode to hit the cache; `host` also works on builders
+     * without a bridge network. `default` passes no flag (the builder's own default).
+     */
+    network: z.enum(["host", "none", "default"]).default("host"),
+    /** After each admin build, build again on an empty builder and count the steps taken from the cache. */
     probe: z.boolean().default(true),
+    /**
+     * BuildKit clients: where probes build — a second buildkitd address (buildctl) or Docker host
+     * (buildx). Its build cache is pruned before each probe. Default: the admin builder, pruned.
+     */
+    probeAddr: z.string().min(1).optional(),
     extraArgs: z.array(z.string()).default([]),
-  }).default({ driver: "none", timeoutSeconds: 3600, probe: true, extraArgs: [] }),
+  }).prefault({}),
   schedule: z.strictObject({
     cron: z.string().refine((c) => cron.validate(c), "not a valid cron expression (five or six fields, e.g. \"0 */6 * * *\")"),
     /** Random delay before each scheduled run, so many instances do not hit a registry at once. */
@@ -84,9 +101,16 @@ export const configSchema = z.strictObject({
     timezone: z.string().optional(),
   }).optional(),
   /** The CLI logs warnings by default; `serve` always logs at least info (health lines). */
-  log: z.strictObject({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("warn") }).default({ level: "warn" }),
+  log: z.strictObject({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("warn") }).prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** Settings with defaults for commands that run without a config file (`basewarm copy`). */
+export function defaultSettings(): Pick<Config, "concurrency" | "log"> {
+  const shape = configSchema.shape;
+  return { concurrency: shape.concurrency.parse(undefined), log: shape.log.parse(undefined) };
+}
 export type CatalogEntryConfig = z.infer<typeof catalogEntry>;
 export type RegistryEntryConfig = z.infer<typeof registryEntry>;
+export type ImageEntryConfig = z.infer<typeof imageEntry>;
