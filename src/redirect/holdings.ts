@@ -3,9 +3,8 @@
  * the one place of `src/redirect` that does I/O. Every generator below redirects only what this
  * says is held, so a builder is never pointed at an image the mirror lacks.
  */
-import type { Config } from "../config/index.js";
 import { errorMessage, isBasewarmError, type ErrorCode } from "../errors.js";
-import { mirrorReference } from "../naming/index.js";
+import { mirrorReference, type MirrorTarget } from "../naming/index.js";
 import type { Reference } from "../reference/index.js";
 import type { RegistryClient } from "../registry/index.js";
 
@@ -41,7 +40,7 @@ export interface Holdings {
 }
 
 /** The head requests one image needs; only the client is asked. */
-async function holdingOf(need: RedirectNeed, target: Config["target"], client: RegistryClient): Promise<HeldImage | LeftOutImage> {
+async function holdingOf(need: RedirectNeed, target: Pick<MirrorTarget, "registry" | "prefix">, client: RegistryClient): Promise<HeldImage | LeftOutImage> {
   const source = need.reference;
   const mirrored = mirrorReference(source, target);
   try {
@@ -51,6 +50,9 @@ async function holdingOf(need: RedirectNeed, target: Config["target"], client: R
     }
     // A platform-filtered copy is a new index with its own digest, found by its tag; an unfiltered
     // copy keeps the upstream digest, so the mirror must hold exactly that one (else it is stale).
+    // Limit: a filtered copy cannot be tied to the upstream digest it came from by HEADs alone
+    // (comparing children would need GETs, which count as pulls on Docker Hub), so a stale
+    // filtered copy is still redirected until the next mirror run refreshes it.
     const filtered = need.platforms.length > 0 && mirrored.tag !== undefined;
     const held = await client.manifestHead(filtered ? mirrored : mirrored.pinned(upstreamDigest));
     if (held === undefined) {
@@ -67,7 +69,7 @@ async function holdingOf(need: RedirectNeed, target: Config["target"], client: R
 }
 
 /** Ask, image by image (the client bounds concurrency per host), which ones the mirror holds. */
-export async function mirrorHoldings(needs: RedirectNeed[], target: Config["target"], client: RegistryClient): Promise<Holdings> {
+export async function mirrorHoldings(needs: RedirectNeed[], target: Pick<MirrorTarget, "registry" | "prefix">, client: RegistryClient): Promise<Holdings> {
   const results = await Promise.all(needs.map((need) => holdingOf(need, target, client)));
   const holdings: Holdings = { held: [], leftOut: [] };
   for (const result of results) {
