@@ -21,6 +21,8 @@ export interface BuilderConfig {
   storageRoot?: string;
   extraArgs?: string[];
   timeoutMs?: number;
+  /** RUN steps' network mode; undefined leaves the builder's default. */
+  network?: "host" | "none";
   /** Environment for the builder process (PATH, HOME...): given by the composition root, never read here. */
   env: Record<string, string | undefined>;
 }
@@ -152,6 +154,7 @@ class BuildahBuilder implements Builder {
       ...Object.entries(request.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
       ...(request.target ? ["--target", request.target] : []),
       ...(request.platforms.length ? ["--platform", request.platforms.join(",")] : []),
+      ...(this.config.network ? ["--network", this.config.network] : []),
       ...(this.config.authFile ? ["--authfile", this.config.authFile] : []),
       ...(this.config.extraArgs ?? []),
       request.context,
@@ -302,6 +305,9 @@ class BuildctlBuilder implements Builder {
       ...Object.entries(request.buildArgs).flatMap(([k, v]) => ["--opt", `build-arg:${k}=${v}`]),
       ...(request.target ? ["--opt", `target=${request.target}`] : []),
       ...(request.platforms.length ? ["--opt", `platform=${request.platforms.join(",")}`] : []),
+      ...(this.config.network ? ["--opt", `force-network-mode=${this.config.network}`] : []),
+      // Host networking is an entitlement the daemon must also allow (buildkitd --allow-insecure-entitlement network.host).
+      ...(this.config.network === "host" ? ["--allow", "network.host"] : []),
       "--export-cache", flags.exportCache,
       "--import-cache", flags.importCache,
       ...(this.config.extraArgs ?? []),
@@ -350,6 +356,7 @@ class BuildxBuilder implements Builder {
       "--cache-to", flags.exportCache,
       "--cache-from", flags.importCache,
       "--output", "type=cacheonly",
+      ...(this.config.network ? [`--network=${this.config.network}`] : []),
       ...(this.config.extraArgs ?? []),
       request.context,
     ];

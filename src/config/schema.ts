@@ -75,6 +75,12 @@ export const configSchema = z.strictObject({
     addr: z.string().min(1).optional(),
     executable: z.string().min(1).optional(),
     timeoutSeconds: z.number().int().min(1).default(3600),
+    /**
+     * Network mode of RUN steps in admin and probe builds. BuildKit keys a RUN step's cache on it,
+     * so tenant builds must use the same mode to hit the cache; `host` also works on builders
+     * without a bridge network. `default` passes no flag (the builder's own default).
+     */
+    network: z.enum(["host", "none", "default"]).default("host"),
     /** buildah: rebuild on empty storage after each build to measure cache hits. */
     probe: z.boolean().default(true),
     extraArgs: z.array(z.string()).default([]),

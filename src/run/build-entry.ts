@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUILDKIT_CACHE_TAG, type Builder } from "../builder/index.js";
+import { BUILDKIT_CACHE_TAG, contextDigest, type Builder } from "../builder/index.js";
 import type { CatalogEntry } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
 import type { ImageUse } from "../dockerfile/index.js";
@@ -90,6 +90,9 @@ export async function buildEntry(options: BuildEntryOptions, entry: CatalogEntry
   }
   const inputsHash = createHash("sha256").update(JSON.stringify({
     dockerfile: createHash("sha256").update(original).digest("hex"),
+    // What COPY/ADD can see: a changed file must rebuild, or the warm cache goes stale.
+    context: await contextDigest(entry.context, entry.dockerfile),
+    network: config.build.network,
     buildArgs: Object.entries(entry.buildArgs).sort(),
     target: entry.target ?? null,
     platforms: entry.platforms,
