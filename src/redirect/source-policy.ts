@@ -6,11 +6,15 @@
  * `matchType` is left at its default (WILDCARD), which first compares the identifier exactly
  * (sourcepolicy/matcher.go) — our identifiers hold no `*`, so the match is exact either way.
  *
- * Both forms of every source are written: BuildKit resolves a tag to its digest before it matches
- * the rules, so the source op it checks is `docker-image://docker.io/library/alpine:3.20@sha256:…`
- * and a rule written only for `…alpine:3.20` never matches (moby/buildkit#3911); the tag form
- * stays for BuildKits that match before resolving. buildx reads the file named by
- * `EXPERIMENTAL_BUILDKIT_SOURCE_POLICY`.
+ * Both forms of every source are written, because BuildKit versions disagree on which one they see:
+ * - BuildKit 0.11 resolved the tag to its digest before matching, so it checked
+ *   `docker-image://docker.io/library/alpine:3.20@sha256:…` and a tag-only rule never matched
+ *   (moby/buildkit#3911);
+ * - since the fix (moby/buildkit#4215) the policy also applies when the frontend resolves the
+ *   image's metadata, by tag. Measured here with buildx 0.13.1 on dockerd 26.1.5's BuildKit: the
+ *   tag rule alone sent 0 requests upstream; the digest rule alone still let the tag resolution
+ *   (HEAD, then GET of the manifest and config) reach upstream.
+ * buildx reads the file named by `EXPERIMENTAL_BUILDKIT_SOURCE_POLICY`.
  */
 import type { HeldImage } from "./holdings.js";
 
