@@ -28,7 +28,7 @@ export type LeftOutReason = "not-mirrored" | "upstream-missing" | "lookup-failed
 export interface LeftOutImage {
   source: Reference;
   reason: LeftOutReason;
-  /** One line for the user: what is missing and what to do. */
+  /** One line for the user, after the reference: what is missing and what to do. */
   message: string;
   /** The error code when a lookup failed (AUTH_DENIED, NETWORK, …). */
   code?: ErrorCode;
@@ -46,7 +46,7 @@ async function holdingOf(need: RedirectNeed, target: Pick<MirrorTarget, "registr
   try {
     const upstreamDigest = source.digest ?? (await client.manifestHead(source))?.digest;
     if (upstreamDigest === undefined) {
-      return { source, reason: "upstream-missing", message: `${source.toString()} is not found upstream, so its digest is unknown; fix the reference or mirror it again` };
+      return { source, reason: "upstream-missing", message: "not found upstream, so its digest is unknown; fix the reference or mirror it again" };
     }
     // A platform-filtered copy is a new index with its own digest, found by its tag; an unfiltered
     // copy keeps the upstream digest, so the mirror must hold exactly that one (else it is stale).
@@ -62,7 +62,7 @@ async function holdingOf(need: RedirectNeed, target: Pick<MirrorTarget, "registr
     return { source, upstreamDigest, mirror: mirrored.withDigest(held.digest) };
   } catch (err) {
     return {
-      source, reason: "lookup-failed", message: `${source.toString()}: ${errorMessage(err)}`,
+      source, reason: "lookup-failed", message: errorMessage(err),
       ...(isBasewarmError(err) ? { code: err.code } : {}),
     };
   }

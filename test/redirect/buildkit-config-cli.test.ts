@@ -55,7 +55,7 @@ describe("basewarm buildkit-config against real registries", () => {
     const policyRun = await bkc("--format", "source-policy");
     expect(policyRun.code).toBe(1);
     expect(policyRun.stderr).toContain(`not redirected: ${up}/lib/gone:1:`);
-    expect(policyRun.stderr).toMatch(/not found upstream/);
+    expect(policyRun.stderr).toContain(`basewarm: not redirected: ${up}/lib/gone:1: not found upstream`);
     const policy = JSON.parse(policyRun.stdout) as Policy;
     expect(policy.rules).toEqual([
       { action: "CONVERT", selector: { identifier: `docker-image://${up}/lib/multi:1` }, updates: { identifier: multiTo } },
@@ -108,6 +108,7 @@ describe("basewarm buildkit-config against real registries", () => {
       [["--format", "build-contexts"], /build-contexts needs a DOCKERFILE/],
       [["--format", "build-contexts", join(dir, "nope")], /Dockerfile .*nope/i],
       [["--format", "build-contexts", join(dir, "Dockerfile"), "--build-arg", "NOEQUALS"], /--build-arg "NOEQUALS": want NAME=VALUE/],
+      [["--format", "source-policy", "--target", "release"], /apply to a DOCKERFILE argument/],
     ];
     for (const [args, message] of cases) {
       const run = await basewarm(["buildkit-config", "--config", config, ...args]);

@@ -76,8 +76,10 @@ describe("buildkitd.toml mirrors (parsed with a TOML library; no buildkitd runs 
   it("names left-out images in comments that keep the file valid TOML", () => {
     const leftOut: LeftOutImage[] = [{ source: parseReference("ghcr.io/org/gone:1"), reason: "not-mirrored", message: "the mirror does not hold \"x\" [sic]; run basewarm mirror first" }];
     const toml = mirrorsToml({ target: { registry: "127.0.0.1:5000", prefix: "m" }, registries: ["ghcr.io"], plainHttp: () => false, leftOut });
-    expect(toml).toMatch(/^# not in the mirror, pulled from upstream: ghcr\.io\/org\/gone:1 \(/m);
+    expect(toml).toMatch(/^# not in the mirror, pulled from upstream: ghcr\.io\/org\/gone:1: the mirror does not hold "x" \[sic\]; run basewarm mirror first$/m);
     expect(sectionsOf(toml)).toEqual({ "ghcr.io": { mirrors: ["127.0.0.1:5000/m/ghcr.io"] } });
+    const broken = mirrorsToml({ target: { registry: "127.0.0.1:5000", prefix: "m" }, registries: ["ghcr.io"], plainHttp: () => false, leftOut: [{ ...leftOut[0]!, reason: "lookup-failed", message: "bad\r\n[registry.\"evil\"]\nmirrors = [\"x\"]" }] });
+    expect(sectionsOf(broken)).toEqual({ "ghcr.io": { mirrors: ["127.0.0.1:5000/m/ghcr.io"] } });
   });
 
   it("an empty catalog with an HTTPS mirror gives a valid file with no sections", () => {

@@ -22,6 +22,9 @@ export function registerBuildkitConfig(program: Command, ctx: CliContext): void 
       const format = BUILDKIT_CONFIG_FORMATS.find((f) => f === opts.format);
       if (format === undefined) throw new BasewarmError("USAGE", `--format ${JSON.stringify(opts.format)}: want one of ${BUILDKIT_CONFIG_FORMATS.join(", ")}`);
       if (format === "build-contexts" && path === undefined) throw new BasewarmError("USAGE", "--format build-contexts needs a DOCKERFILE argument: the flags are per build");
+      if (path === undefined && (opts.buildArg !== undefined || opts.target !== undefined || opts.platform !== undefined)) {
+        throw new BasewarmError("USAGE", "--build-arg, --target and --platform apply to a DOCKERFILE argument; give one, or drop them");
+      }
       const loaded = loadConfig(opts.config, { env: ctx.env });
       const dockerfile = path === undefined ? undefined : {
         content: readDockerfile(path),
