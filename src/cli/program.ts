@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { EXIT, errorMessage, exitCodeFor } from "../errors.js";
+import { registerBuildkitConfig } from "./commands/buildkit-config.js";
 import { registerCopy } from "./commands/copy.js";
 import { registerHistory } from "./commands/history.js";
 import { registerMirror } from "./commands/mirror.js";
@@ -38,6 +39,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerPlan(program, ctx);
   registerStatus(program, ctx);
   registerHistory(program, ctx);
+  registerBuildkitConfig(program, ctx);
   return program;
 }
 
