@@ -46,6 +46,7 @@ export function clientFor(loaded: LoadedConfig | undefined, env: Record<string, 
     credentials: credentialsFor(loaded, env),
     insecureHosts: insecure,
     perHostConcurrency: loaded?.config.concurrency.perRegistry ?? 10,
+    ...(loaded ? { timeouts: loaded.config.timeouts, hostTimeouts: Object.fromEntries(Object.entries(loaded.config.registries).map(([host, e]) => [host, e.timeouts])) } : {}),
     logger,
   });
 }

@@ -79,7 +79,7 @@ describe("copy under injected faults (fault proxy in front of a real registry)",
   });
 
   it("recovers from a stalled body within the stall timeout", async () => {
-    const run = await copyThrough([{ method: "GET", path: BLOB_GET, fault: { kind: "stall-body", afterBytes: 100, ms: 10_000 }, times: 1 }], { timeouts: { bodyStallMs: 500 } });
+    const run = await copyThrough([{ method: "GET", path: BLOB_GET, fault: { kind: "stall-body", afterBytes: 100, ms: 10_000 }, times: 1 }], { timeouts: { bodyStallSeconds: 0.5 } });
     expectAllCopiedAndVerified(run);
     expect(run.elapsed).toBeGreaterThanOrEqual(500);
     expect(run.elapsed).toBeLessThan(8_000);
