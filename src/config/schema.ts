@@ -20,7 +20,8 @@ const imageRef = z.string().superRefine(checkedBy(referenceProblem, "want an ima
 
 /**
  * Timeouts for registry and token requests: the defaults live here once; a registry's own block
- * (`registries.<host>.timeouts`) overrides single keys. Seconds may be fractional.
+ * (`registries.<host>.timeouts`) overrides single keys. Seconds may be fractional; undici checks
+ * the headers and stall timers about once a second, so they end up to a second late.
  */
 export const DEFAULT_TIMEOUTS = {
   /** TCP (and TLS) connection set up. */

@@ -240,19 +240,39 @@ export class Transport {
    */
   private async exchange(x: Exchange): Promise<Dispatcher.ResponseData> {
     this.stats.requests++;
-    const res = await this.dispatcher.request({
-      origin: x.url.origin,
-      path: x.url.pathname + x.url.search,
-      method: x.method,
-      headers: { "user-agent": this.userAgent, ...x.headers },
-      headersTimeout: x.timeouts.headersSeconds * 1000,
-      bodyTimeout: x.timeouts.bodyStallSeconds * 1000,
-      // undici closes the connection after every HEAD (for servers that send a body anyway);
-      // registries answer HEAD properly, and the no-op path is nothing but HEADs.
-      ...(x.method === "HEAD" ? { reset: false } : {}),
-      ...(x.body === undefined ? {} : { body: x.body }),
-      ...(x.signal ? { signal: x.signal } : {}),
-    });
+    // undici fails the request and destroys the body with the abort reason: make that reason our
+    // own error, so whoever reads the body sees ABORTED, whatever reason the caller gave.
+    let signal: AbortSignal | undefined;
+    let unlink = () => {};
+    if (x.signal) {
+      const outer = x.signal;
+      const inner = new AbortController();
+      const onAbort = () => inner.abort(new BasewarmError("ABORTED", `${x.method} ${x.subject}: aborted`, { cause: outer.reason }));
+      if (outer.aborted) onAbort();
+      else outer.addEventListener("abort", onAbort, { once: true });
+      unlink = () => outer.removeEventListener("abort", onAbort);
+      signal = inner.signal;
+    }
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.dispatcher.request({
+        origin: x.url.origin,
+        path: x.url.pathname + x.url.search,
+        method: x.method,
+        headers: { "user-agent": this.userAgent, ...x.headers },
+        headersTimeout: x.timeouts.headersSeconds * 1000,
+        bodyTimeout: x.timeouts.bodyStallSeconds * 1000,
+        // undici closes the connection after every HEAD (for servers that send a body anyway);
+        // registries answer HEAD properly, and the no-op path is nothing but HEADs.
+        ...(x.method === "HEAD" ? { reset: false } : {}),
+        ...(x.body === undefined ? {} : { body: x.body }),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (err) {
+      unlink();
+      throw err;
+    }
+    res.body.once("close", unlink);
     const min = x.timeouts.minBytesPerSecond;
     guardRate(res.body, {
       windowMs: x.timeouts.bodyStallSeconds * 1000,
@@ -391,7 +411,7 @@ export class Transport {
     const code = statusCode(response.status, text);
     const hint = response.status === 401 || response.status === 403 ? ` (check the credentials and their permissions for ${req.host})` : "";
     // A registry (or a proxy) may echo the request's Authorization header in its error body.
-    const message = this.redact(`${what}: ${describeOciErrors(response.status, text)}${hint}`);
+    const message = this.redact(`${what}: ${describeOciErrors(response.status, text, (t) => this.redact(t))}${hint}`);
     const retryable = this.retry.retryStatuses.includes(response.status);
     const error = new BasewarmError(code, message, { retryable });
     if (!retryable || req.once) throw error;
@@ -403,7 +423,8 @@ export class Transport {
     const base = this.origin(req.host);
     let url = req.path.startsWith("http://") || req.path.startsWith("https://") ? new URL(req.path) : new URL(req.path, base);
     const authorization = await this.auth.authorization(req.host, req.scopes);
-    this.redactor.add(authorization);
+    // The credential part of the header (a base64 pair, a token) in case it came from elsewhere.
+    this.redactor.add(authorization?.replace(/^\S+\s+/, ""));
     const registryOrigin = new URL(base).origin;
     const timeouts = this.timeoutsFor(req.host);
     for (let hop = 0; hop < 6; hop++) {
