@@ -39,7 +39,7 @@ export interface FaultProxy {
   /** Faults injected so far, by kind. */
   injected: Record<string, number>;
   /** Requests seen, and the highest number in flight at once. */
-  stats: { requests: number; inFlight: number; maxInFlight: number };
+  stats: { requests: number; inFlight: number; maxInFlight: number; blobGetsInFlight: number; maxBlobGetsInFlight: number };
   /** Every request seen, in arrival order. */
   seen: SeenRequest[];
   setRules(rules: FaultRule[]): void;
@@ -56,7 +56,7 @@ export interface SeenRequest {
 export async function startFaultProxy(upstream: { host: string }, initial: FaultRule[] = []): Promise<FaultProxy> {
   let rules = initial.map((r) => ({ ...r }));
   const injected: Record<string, number> = {};
-  const stats = { requests: 0, inFlight: 0, maxInFlight: 0 };
+  const stats = { requests: 0, inFlight: 0, maxInFlight: 0, blobGetsInFlight: 0, maxBlobGetsInFlight: 0 };
   const seen: SeenRequest[] = [];
   const sockets = new Set<Socket>();
   const [upHost, upPort] = upstream.host.split(":") as [string, string];
@@ -78,11 +78,14 @@ export async function startFaultProxy(upstream: { host: string }, initial: Fault
     seen.push({ method: req.method ?? "", url: req.url ?? "", range: req.headers.range, authorization: req.headers.authorization });
     stats.inFlight++;
     stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
+    const blobGet = req.method === "GET" && /\/blobs\/sha256:/.test(req.url ?? "");
+    if (blobGet) stats.maxBlobGetsInFlight = Math.max(stats.maxBlobGetsInFlight, ++stats.blobGetsInFlight);
     let done = false;
     const finish = () => {
       if (!done) {
         done = true;
         stats.inFlight--;
+        if (blobGet) stats.blobGetsInFlight--;
       }
     };
     res.on("close", finish);
