@@ -161,7 +161,7 @@ export class Transport {
   private readonly hostTimeouts = new Map<string, Timeouts>();
   private readonly signal: AbortSignal | undefined;
   private readonly redactor = new SecretRedactor();
-  /** Counters for reports and benchmarks. */
+  /** Counters for reports and benchmarks (registry requests; token requests are not counted). */
   readonly stats = { requests: 0, retries: 0 };
 
   constructor(options: TransportOptions = {}) {
@@ -239,7 +239,6 @@ export class Transport {
    * with any dispatcher), and a minimum transfer rate.
    */
   private async exchange(x: Exchange): Promise<Dispatcher.ResponseData> {
-    this.stats.requests++;
     // undici fails the request and destroys the body with the abort reason: make that reason our
     // own error, so whoever reads the body sees ABORTED, whatever reason the caller gave.
     let signal: AbortSignal | undefined;
@@ -432,6 +431,7 @@ export class Transport {
       // Credentials go only to the registry itself, never to a storage backend it redirects to.
       if (authorization && url.origin === registryOrigin) headers["authorization"] = authorization;
       const body = typeof req.body === "function" ? req.body() : req.body;
+      this.stats.requests++;
       const res = await this.exchange({ url, method: req.method, headers, body, signal, timeouts, subject: req.subject });
       const headersOut = flattenHeaders(res.headers);
       const location = headersOut["location"];
