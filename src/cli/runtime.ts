@@ -43,6 +43,7 @@ export function clientFor(loaded: LoadedConfig | undefined, env: Env, logger: Lo
     credentials: credentialsFor(loaded, env),
     insecureHosts: insecure,
     perHostConcurrency: concurrency.perRegistry,
+    ...(loaded ? { timeouts: loaded.config.timeouts, hostTimeouts: Object.fromEntries(Object.entries(loaded.config.registries).map(([host, e]) => [host, e.timeouts])) } : {}),
     logger,
   });
 }
