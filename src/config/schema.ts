@@ -27,6 +27,12 @@ const imageRef = z.string().superRefine(checkedBy(referenceProblem, "want an ima
  * (`registries.<host>.timeouts`) overrides single keys. Seconds may be fractional; undici checks
  * the headers and stall timers about once a second, so they end up to a second late.
  */
+/**
+ * Defaults that library code (the copier, the transport) also falls back to when used without a
+ * config: written here once, imported there.
+ */
+export const DEFAULT_CONCURRENCY = { blobs: 8, perRegistry: 10, images: 16 } as const;
+
 export const DEFAULT_TIMEOUTS = {
   /** TCP (and TLS) connection set up. */
   connectSeconds: 10,
@@ -93,10 +99,10 @@ export const configSchema = z.strictObject({
   /** Path of a Docker config.json for credentials (`auths`, `credsStore`, `credHelpers`). */
   dockerConfig: z.string().min(1).optional(),
   concurrency: z.strictObject({
-    blobs: z.number().int().min(1).max(256).default(8),
+    blobs: z.number().int().min(1).max(256).default(DEFAULT_CONCURRENCY.blobs),
     /** One slot always stays free for small requests, so this is blobs + 2 by default. */
-    perRegistry: z.number().int().min(1).max(256).default(10),
-    images: z.number().int().min(1).max(256).default(16),
+    perRegistry: z.number().int().min(1).max(256).default(DEFAULT_CONCURRENCY.perRegistry),
+    images: z.number().int().min(1).max(256).default(DEFAULT_CONCURRENCY.images),
   }).prefault({}),
   state: z.string().min(1).default("basewarm.db"),
   catalog: z.array(catalogEntry).default([]),

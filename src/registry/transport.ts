@@ -5,7 +5,7 @@
  */
 import type { Readable } from "node:stream";
 import { Agent, Pool, type Dispatcher } from "undici";
-import { DEFAULT_TIMEOUTS, type TimeoutsConfig } from "../config/schema.js";
+import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUTS, type TimeoutsConfig } from "../config/schema.js";
 import { BasewarmError, type ErrorCode } from "../errors.js";
 import { silentLogger, type Logger } from "../log/index.js";
 import { SecretRedactor } from "../log/redact.js";
@@ -170,7 +170,7 @@ export class Transport {
       if (own) this.hostTimeouts.set(apiHost(host), withOverrides(this.timeouts, own));
     }
     this.signal = options.signal;
-    this.perHost = options.perHostConcurrency ?? 10;
+    this.perHost = options.perHostConcurrency ?? DEFAULT_CONCURRENCY.perRegistry;
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher = options.dispatcher ?? new Agent({
       connections: this.perHost + 2,
