@@ -1,8 +1,10 @@
 /**
  * The demo warm run: starts an "upstream" registry (standing in for Docker Hub) seeded with
- * generated base images and a mirror registry, writes an example catalog of Dockerfiles, and runs
- * the real `basewarm run` twice: the first run mirrors and builds, the second finds everything
- * unchanged and skips every build. State and registry data persist in .demo/ so a later demo run
+ * generated base images, a mirror registry and a real BuildKit (Debian 13's dockerd with buildx,
+ * provisioned by scripts/setup.sh), writes an example catalog of Dockerfiles, and runs the real
+ * `basewarm run` twice: the first run mirrors, builds with the cache exported to the mirror and
+ * probes it on an emptied builder (steps cached per entry), the second finds everything unchanged
+ * and skips every build. `--driver buildah` uses buildah instead. State and registry data persist in .demo/ so a later demo run
  * continues from there (ports are kept stable for the same reason).
  */
 import { spawn } from "node:child_process";
@@ -12,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { createServer } from "node:net";
 import { makeBusyboxImage, makeImage, makeLayer, makeMultiArch, pushImage } from "../testkit/images.js";
 import { startRegistry, freePort, type RunningRegistry } from "../testkit/registry-server.js";
+import { startBuildkit, type RunningBuildkit } from "../testkit/buildkit.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const work = resolve(process.argv.includes("--dir") ? process.argv[process.argv.indexOf("--dir") + 1]! : join(root, ".demo"));
@@ -36,7 +39,7 @@ async function stablePorts(): Promise<{ upstream: number; mirror: number }> {
   return ports;
 }
 
-function writeCatalog(upstream: string, mirror: string): string {
+function writeCatalog(upstream: string, mirror: string, buildkit: RunningBuildkit | undefined): string {
   const files: Record<string, string> = {
     "services/api/Dockerfile": [
       `FROM ${upstream}/library/busybox:1.36 AS base`,
@@ -85,7 +88,9 @@ function writeCatalog(upstream: string, mirror: string): string {
     `  - ${upstream}/library/multiarch:1`,
     `  - ${upstream}/library/oci-runtime:2`,
     "build:",
-    "  driver: buildah",
+    ...(buildkit
+      ? ["  driver: buildx", `  executable: ${JSON.stringify(buildkit.docker)}`, `  addr: ${JSON.stringify(buildkit.host)}`, "  network: host"]
+      : ["  driver: buildah"]),
     "  probe: true",
     "log:",
     "  level: warn",
@@ -104,9 +109,9 @@ async function seedUpstream(registry: RunningRegistry): Promise<void> {
   await pushImage(registry.url, "library/oci-runtime", makeImage({ seed: "oci-runtime", layers: [makeLayer("runtime-1", 3_000_000), makeLayer("runtime-2", 1_000_000)] }), "2");
 }
 
-function runBasewarm(args: string[]): Promise<number> {
+function runBasewarm(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [join(root, "dist", "src", "cli", "main.js"), ...args], { stdio: "inherit" });
+    const child = spawn(process.execPath, [join(root, "dist", "src", "cli", "main.js"), ...args], { stdio: "inherit", env });
     child.on("error", rej);
     child.on("exit", (code) => res(code ?? 1));
   });
@@ -119,20 +124,26 @@ async function main(): Promise<void> {
   mkdirSync(join(work, "mirror"), { recursive: true });
   const upstream = await startRegistry({ dataDir: join(work, "upstream"), port: ports.upstream });
   const mirror = await startRegistry({ dataDir: join(work, "mirror"), port: ports.mirror });
+  const driver = process.argv.includes("--driver") ? process.argv[process.argv.indexOf("--driver") + 1] : "buildx";
+  let buildkit: RunningBuildkit | undefined;
   let status = 0;
   try {
-    console.log(`demo: upstream registry ${upstream.url}, mirror ${mirror.url}, work dir ${work}`);
+    if (driver === "buildx") buildkit = await startBuildkit();
+    // basewarm finds the provisioned buildx plugin through DOCKER_CONFIG, as a user's docker would.
+    const env = buildkit ? { ...process.env, DOCKER_CONFIG: buildkit.configDir } : process.env;
+    console.log(`demo: upstream registry ${upstream.url}, mirror ${mirror.url}, builder ${buildkit ? `BuildKit (dockerd at ${buildkit.host})` : "buildah"}, work dir ${work}`);
     await seedUpstream(upstream);
-    const config = writeCatalog(upstream.host, mirror.host);
+    const config = writeCatalog(upstream.host, mirror.host, buildkit);
     for (const round of [1, 2]) {
       console.log(`\n=== basewarm run (round ${round}) ===`);
-      const code = await runBasewarm(["run", "--config", config]);
+      const code = await runBasewarm(["run", "--config", config], env);
       if (code !== 0) status = code;
     }
     console.log("\n=== basewarm status ===");
-    await runBasewarm(["status", "--config", config]);
+    await runBasewarm(["status", "--config", config], env);
     console.log(`\ndemo: done. Config and state are in ${work}; run the demo again to see a no-op run.`);
   } finally {
+    await buildkit?.stop();
     await upstream.stop();
     await mirror.stop();
   }
