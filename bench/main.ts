@@ -13,9 +13,10 @@
  *
  * --quick: 3 rounds, scaling over 24 and 96 images, a 256 MiB big blob (about a third of the time).
  * --markdown: print the README's Benchmark measurements (the report, fenced) instead of the text.
+ * --render FILE: print the report of a run saved with --json, without measuring again.
  */
 import { execFile } from "node:child_process";
-import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,6 +40,7 @@ const run = promisify(execFile);
 
 interface Options {
   json: string | undefined;
+  render: string | undefined;
   markdown: boolean;
   skipBig: boolean;
   reps: number;
@@ -56,6 +58,7 @@ function parseOptions(argv: string[]): Options {
     options: {
       quick: { type: "boolean", default: false },
       json: { type: "string" },
+      render: { type: "string" },
       markdown: { type: "boolean", default: false },
       "skip-big": { type: "boolean", default: false },
       reps: { type: "string" },
@@ -80,6 +83,7 @@ function parseOptions(argv: string[]): Options {
   const scalingRaw = values.scaling ?? (quick ? "24,96" : "24,96,384");
   return {
     json: values.json,
+    render: values.render,
     markdown: values.markdown,
     skipBig: values["skip-big"],
     reps: positive("reps", values.reps ?? (quick ? "3" : "5")),
@@ -144,6 +148,11 @@ function rotated<T>(items: readonly T[], rep: number): T[] {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  if (options.render) {
+    const saved = JSON.parse(await readFile(options.render, "utf8")) as BenchResults;
+    process.stdout.write(options.markdown ? renderMarkdown(saved) : renderReport(saved));
+    return;
+  }
   await run("skopeo", ["--version"]).catch(() => {
     throw new Error("skopeo is not installed or not on PATH; the benchmark compares against `skopeo sync` (Debian: apt-get install skopeo)");
   });
@@ -243,6 +252,7 @@ async function main(): Promise<void> {
     const big = options.skipBig ? undefined : await runBigBlob({ mib: options.bigMiB, blobConcurrency: options.concurrency.blobs, perRegistry: options.concurrency.perRegistry, log });
 
     const results: BenchResults = {
+      date: new Date(Date.now() - (performance.now() - benchStarted)).toISOString(),
       engine: await engineVersion(),
       cpus: availableParallelism(),
       node: process.version,

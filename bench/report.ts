@@ -35,6 +35,8 @@ export interface ScalingResult {
 }
 
 export interface BenchResults {
+  /** When the run started (ISO 8601). */
+  date?: string;
   engine: string;
   cpus: number;
   node: string;
@@ -232,7 +234,7 @@ export function renderReport(r: BenchResults): string {
 
 /** The README's Benchmark measurements: the same report, fenced, under a line saying where it ran. */
 export function renderMarkdown(r: BenchResults): string {
-  const date = new Date().toISOString().slice(0, 10);
+  const date = (r.date ?? new Date().toISOString()).slice(0, 10);
   return [
     `Measured on this project's ${r.cpus}-core machine on ${date} (${r.engine}; node ${r.node}; shared with other work, so wall times are noisy and CPU times steadier):`,
     "",
