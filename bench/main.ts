@@ -21,7 +21,8 @@ import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
-import { Copier, targetReference, type CopyResult } from "../src/copy/index.js";
+import { Copier, type CopyResult } from "../src/copy/index.js";
+import { mirrorReference } from "../src/naming/index.js";
 import { parseReference } from "../src/reference/index.js";
 import { RegistryClient } from "../src/registry/index.js";
 import { startRegistry, type RunningRegistry } from "../testkit/index.js";
@@ -108,7 +109,7 @@ function log(message: string): void {
 function targetRepository(tool: ColdTool, source: RunningRegistry, repository: string): string {
   if (tool === "skopeo") return skopeoTargetRepository("mirror", repository);
   if (tool === "floor") return `mirror/${repository}`;
-  return targetReference(parseReference(`${source.host}/${repository}`), { registry: "target.invalid", prefix: "mirror" }).repository;
+  return mirrorReference(parseReference(`${source.host}/${repository}`), { registry: "target.invalid", prefix: "mirror" }).repository;
 }
 
 /** The engine inside this process, as a new process would start it: new client, new copier. */
@@ -123,7 +124,7 @@ async function engineCopy(concurrency: Concurrency, source: RunningRegistry, tar
   try {
     results = await copier.copyAll(images.map((i) => {
       const src = parseReference(`${source.host}/${i.repository}:${i.tag}`);
-      return { source: src, target: targetReference(src, { registry: target.host, prefix: "mirror" }) };
+      return { source: src, target: mirrorReference(src, { registry: target.host, prefix: "mirror" }) };
     }));
   } finally {
     await client.close();
@@ -160,6 +161,8 @@ async function main(): Promise<void> {
     throw new Error(`no CLI at ${options.cli}; run \`npm run build\` first or pass --cli PATH`);
   });
   const benchStarted = performance.now();
+  // Before measuring: the checkout may move while the bench runs.
+  const engine = await engineVersion();
   const work = await mkdtemp(join(tmpdir(), "basewarm-bench-"));
   const registries = new Set<RunningRegistry>();
   const start = async () => {
@@ -253,7 +256,7 @@ async function main(): Promise<void> {
 
     const results: BenchResults = {
       date: new Date(Date.now() - (performance.now() - benchStarted)).toISOString(),
-      engine: await engineVersion(),
+      engine,
       cpus: availableParallelism(),
       node: process.version,
       cli: relative(process.cwd(), options.cli) || options.cli,

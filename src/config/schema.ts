@@ -44,6 +44,8 @@ const imageEntry = z.union([
   z.strictObject({ ref: imageRef, platforms: z.array(platform).optional() }),
 ]);
 
+// Every default is written once, here: blocks use `prefault({})` so an absent block is parsed
+// through the same field defaults as a present one (zod's `default` would copy a second literal).
 export const configSchema = z.strictObject({
   target: z.strictObject({
     registry: registryHost,
@@ -58,7 +60,7 @@ export const configSchema = z.strictObject({
     /** One slot always stays free for small requests, so this is blobs + 2 by default. */
     perRegistry: z.number().int().min(1).max(256).default(10),
     images: z.number().int().min(1).max(256).default(16),
-  }).default({ blobs: 8, perRegistry: 10, images: 16 }),
+  }).prefault({}),
   state: z.string().min(1).default("basewarm.db"),
   catalog: z.array(catalogEntry).default([]),
   images: z.array(imageEntry).default([]),
@@ -67,16 +69,22 @@ export const configSchema = z.strictObject({
     referrers: z.boolean().default(false),
     /** Stop pulling from a rate-limited registry (Docker Hub) when this many pulls are left. */
     rateLimitReserve: z.number().int().min(0).default(10),
-  }).default({ platforms: [], referrers: false, rateLimitReserve: 10 }),
+  }).prefault({}),
   build: z.strictObject({
     driver: z.enum(["buildah", "buildctl", "buildx", "none"]).default("none"),
     addr: z.string().min(1).optional(),
     executable: z.string().min(1).optional(),
     timeoutSeconds: z.number().int().min(1).default(3600),
+    /**
+     * Network mode of RUN steps in admin and probe builds. BuildKit keys a RUN step's cache on it,
+     * so tenant builds must use the same mode to hit the cache; `host` also works on builders
+     * without a bridge network. `default` passes no flag (the builder's own default).
+     */
+    network: z.enum(["host", "none", "default"]).default("host"),
     /** buildah: rebuild on empty storage after each build to measure cache hits. */
     probe: z.boolean().default(true),
     extraArgs: z.array(z.string()).default([]),
-  }).default({ driver: "none", timeoutSeconds: 3600, probe: true, extraArgs: [] }),
+  }).prefault({}),
   schedule: z.strictObject({
     cron: z.string().refine((c) => cron.validate(c), "not a valid cron expression (five or six fields, e.g. \"0 */6 * * *\")"),
     /** Random delay before each scheduled run, so many instances do not hit a registry at once. */
@@ -84,9 +92,16 @@ export const configSchema = z.strictObject({
     timezone: z.string().optional(),
   }).optional(),
   /** The CLI logs warnings by default; `serve` always logs at least info (health lines). */
-  log: z.strictObject({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("warn") }).default({ level: "warn" }),
+  log: z.strictObject({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("warn") }).prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** Settings with defaults for commands that run without a config file (`basewarm copy`). */
+export function defaultSettings(): Pick<Config, "concurrency" | "log"> {
+  const shape = configSchema.shape;
+  return { concurrency: shape.concurrency.parse(undefined), log: shape.log.parse(undefined) };
+}
 export type CatalogEntryConfig = z.infer<typeof catalogEntry>;
 export type RegistryEntryConfig = z.infer<typeof registryEntry>;
+export type ImageEntryConfig = z.infer<typeof imageEntry>;
