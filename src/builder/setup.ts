@@ -14,6 +14,7 @@ import { createBuilder, type Builder, type BuilderDriver } from "./builders.js";
 export interface BuildSettings {
   driver: BuilderDriver;
   addr?: string | undefined;
+  probeAddr?: string | undefined;
   executable?: string | undefined;
   timeoutSeconds: number;
   extraArgs: string[];
@@ -121,6 +122,7 @@ export function setUpBuilder(settings: BuildSettings, context: BuilderContext): 
     extraArgs: settings.extraArgs,
     ...(settings.network === "default" ? {} : { network: settings.network }),
     ...(settings.addr === undefined ? {} : { addr: settings.addr }),
+    ...(settings.probeAddr === undefined ? {} : { probeAddr: settings.probeAddr }),
     ...(settings.executable === undefined ? {} : { executable: settings.executable }),
     ...(auth.path === undefined ? {} : { authFile: auth.path }),
   });

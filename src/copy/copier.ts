@@ -7,10 +7,9 @@ import pLimit, { type LimitFunction } from "p-limit";
 import { BasewarmError, errorMessage, isBasewarmError } from "../errors.js";
 import { silentLogger, type Logger } from "../log/index.js";
 import type { Reference } from "../reference/index.js";
-import type { Descriptor, RegistryClient, RepositoryRef } from "../registry/index.js";
-import { digestOf, isIndexMediaType, MEDIA_TYPES, referenceIn } from "../registry/index.js";
-import { parseManifest, type BlobDescriptor, type ChildDescriptor, type Platform } from "./manifest.js";
-import { formatPlatform, platformMatches } from "./platform.js";
+import { filterIndex, formatPlatform, isIndexMediaType, MEDIA_TYPES, parseManifest, platformMatches, type BlobDescriptor, type ChildDescriptor, type Descriptor, type Platform } from "../oci/index.js";
+import type { RegistryClient, RepositoryRef } from "../registry/index.js";
+import { digestOf, referenceIn } from "../registry/index.js";
 import { DigestVerifier } from "./verify-stream.js";
 
 export type CopyStatus = "copied" | "unchanged" | "failed" | "deferred";
@@ -62,6 +61,8 @@ export interface CopierOptions {
   knownBlobLocations?: (registry: string, digest: string) => string[];
   logger?: Logger;
   onProgress?: (event: ProgressEvent) => void;
+  /** Stop (SIGTERM): images not started yet are not started, blob streams in flight are aborted. */
+  signal?: AbortSignal;
 }
 
 interface ImageStats {
@@ -111,6 +112,11 @@ export class Copier {
     return Promise.all(requests.map((request) => this.imageLimit(() => this.copyImage(request))));
   }
 
+  /** Throws ABORTED once the copier was asked to stop. */
+  private checkStopped(): void {
+    if (this.options.signal?.aborted) throw new BasewarmError("ABORTED", "stopped: the run was asked to stop (SIGTERM); the next run finishes this image");
+  }
+
   async copyImage(request: CopyRequest): Promise<CopyResult> {
     const stats: ImageStats = { bytes: 0, copied: 0, mounted: 0, skipped: 0, manifests: 0 };
     const result: CopyResult = {
@@ -128,7 +134,8 @@ export class Copier {
     };
     try {
       const reserve = this.options.rateLimitReserve;
-      const budget = this.client.transport.rateLimit(request.source.registry);
+      const budget = this.client.rateLimit(request.source.registry);
+      this.checkStopped();
       if (reserve !== undefined && budget && budget.remaining <= reserve) {
         result.status = "deferred";
         result.error = `${request.source.registry} has ${budget.remaining} pulls left of ${budget.limit}, at or below the reserve of ${reserve}; deferred to a later run`;
@@ -240,16 +247,13 @@ export class Copier {
   private async filteredIndex(source: Reference, digest: string, platforms: Platform[]) {
     const manifest = await this.client.manifestGet(source.pinned(digest));
     if (!isIndexMediaType(manifest.mediaType)) return undefined;
-    const doc = JSON.parse(manifest.bytes.toString("utf8")) as Record<string, unknown> & { manifests: unknown[] };
-    const parsed = parseManifest(manifest.bytes, manifest.mediaType, source.toString());
-    const keep = parsed.children.map((child, i) => ({ child, i })).filter(({ child }) => platforms.some((p) => platformMatches(p, child.platform)));
-    if (keep.length === 0) {
-      const available = parsed.children.map((c) => (c.platform ? formatPlatform(c.platform) : "unknown")).join(", ");
-      throw new BasewarmError("NOT_FOUND", `${source.toString()} has no manifest for ${platforms.map(formatPlatform).join(", ")} (available: ${available})`);
+    const reduced = filterIndex(manifest.bytes, manifest.mediaType, source.toString(), (child) => platforms.some((p) => platformMatches(p, child.platform)));
+    if (reduced.children.length === 0) {
+      const available = reduced.dropped.map((c) => (c.platform ? formatPlatform(c.platform, { osVersion: true }) : "unknown")).join(", ");
+      throw new BasewarmError("NOT_FOUND", `${source.toString()} has no manifest for ${platforms.map((p) => formatPlatform(p, { osVersion: true })).join(", ")} (available: ${available})`);
     }
-    const reduced = { ...doc, manifests: keep.map(({ i }) => doc.manifests[i]) };
-    const bytes = Buffer.from(JSON.stringify(reduced));
-    return { bytes, mediaType: manifest.mediaType, digest: digestOf(bytes), children: keep.map(({ child }) => child) };
+    const { bytes } = reduced;
+    return { bytes, mediaType: manifest.mediaType, digest: digestOf(bytes), children: reduced.children };
   }
 
   /**
@@ -387,6 +391,7 @@ export class Copier {
       let session = location;
       for (let attempt = 1; ; attempt++) {
         let sent = 0;
+        this.checkStopped();
         try {
           const verifier = new DigestVerifier(blob.digest, blob.size, label(sourceRepo, blob.digest), (n) => {
             sent += n;
@@ -396,7 +401,7 @@ export class Copier {
           // which aborts the upload it feeds; the upload reports the error, so no 'error' listener
           // of its own is needed beyond keeping it from being unhandled.
           verifier.on("error", () => undefined);
-          this.client.blobRead(sourceRepo, blob.digest, { size: blob.size, through: verifier });
+          this.client.blobRead(sourceRepo, blob.digest, { size: blob.size, through: verifier, ...(this.options.signal ? { signal: this.options.signal } : {}) });
           await this.client.blobUpload(targetRepo, blob.digest, blob.size, verifier, session === undefined ? {} : { location: session });
           stats.bytes += blob.size;
           stats.copied++;
@@ -405,6 +410,7 @@ export class Copier {
           return;
         } catch (err) {
           session = undefined; // a broken session cannot be reused; start a new upload
+          this.checkStopped();
           const retryable = isBasewarmError(err) ? err.retryable : true;
           this.logger.debug({ blob: blob.digest, attempt, sent, error: errorMessage(err) }, "blob transfer failed");
           if (!retryable || attempt >= this.blobAttempts) {

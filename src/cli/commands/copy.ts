@@ -15,15 +15,15 @@ export function registerCopy(program: Command, ctx: CliContext): void {
     .option("--config <file>", "take registry credentials and settings from this config")
     .option("--json", "print the result as JSON")
     .action(async (src: string, dst: string, opts: { platform?: string[]; force?: boolean; referrers?: boolean; insecure?: string[]; config?: string; json?: boolean }) => {
-      const [{ Copier, parsePlatform }, { loadConfig, defaultSettings }, { parseReference }, { clientFor }, { formatBytes, progressReporter }] = await Promise.all([
-        import("../../copy/index.js"), import("../../config/index.js"), import("../../reference/index.js"), import("../runtime.js"), import("../progress.js"),
+      const [{ Copier }, { parsePlatform }, { loadConfig, defaultSettings }, { parseReference }, { clientFor }, { formatBytes, progressReporter }] = await Promise.all([
+        import("../../copy/index.js"), import("../../oci/index.js"), import("../../config/index.js"), import("../../reference/index.js"), import("../runtime.js"), import("../progress.js"),
       ]);
       const source = parseReference(src);
       const target = parseReference(dst);
       const platforms = (opts.platform ?? []).map(parsePlatform);
       const loaded = opts.config ? loadConfig(opts.config, { env: ctx.env }) : undefined;
       const concurrency = loaded?.config.concurrency ?? defaultSettings().concurrency;
-      const logger = await ctx.logger(loaded?.config.log.level);
+      const logger = await ctx.logger(loaded?.config.log.level, { human: !opts.json });
       const client = clientFor(loaded, ctx.env, logger, opts.insecure ?? []);
       const progress = progressReporter(process.stderr, 1, !opts.json);
       try {

@@ -27,7 +27,7 @@ export function registerRewrite(program: Command, ctx: CliContext): void {
       };
       // Read what the state recorded, if there is a state yet: previewing must not create one.
       const state = existsSync(runtime.statePath(loaded)) ? runtime.openState(loaded) : undefined;
-      const client = opts.resolve ? runtime.clientFor(loaded, ctx.env, await ctx.logger(loaded.config.log.level)) : undefined;
+      const client = opts.resolve ? runtime.clientFor(loaded, ctx.env, await ctx.logger(loaded.config.log.level, { human: true })) : undefined;
       try {
         const result = await rewriteForMirror({
           content, options, config: loaded.config,
