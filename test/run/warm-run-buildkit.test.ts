@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -125,6 +126,23 @@ describe("warm run with a real BuildKit (buildx driver): the tenant's first buil
 
     const tenantRun = await tenantBuild();
     expect(tenantRun).toEqual({ steps: 5, cached: 5, missed: [], upstreamRequests: 0 });
+  });
+
+  it("a tenant builds the ORIGINAL Dockerfile with the generated source policy: every step cached, 0 upstream requests", async () => {
+    const policy = await basewarm(["buildkit-config", "--config", join(dir, "basewarm.yaml"), "--format", "source-policy"]);
+    expect(policy.code, policy.stderr).toBe(0);
+    const policyFile = join(mkdtempSync(join(tmpdir(), "basewarm-policy-")), "policy.json");
+    writeFileSync(policyFile, policy.stdout);
+    await tenant.run(["buildx", "prune", "--all", "--force"]);
+    const before = (await upstream.requests()).length;
+    // bk.run takes no extra environment: buildx reads the policy from this variable.
+    const build = spawnSync(tenant.docker, ["buildx", "build", "--network=host", "--progress=rawjson", "--file", join(dir, "Dockerfile"),
+      "--cache-from", `type=registry,ref=${mirror.host}/cache/app:buildcache,registry.insecure=true`, "--output", "type=cacheonly", dir],
+    { env: { ...tenant.env, EXPERIMENTAL_BUILDKIT_SOURCE_POLICY: policyFile }, encoding: "utf8", timeout: 180_000 });
+    expect(build.status, build.stderr.slice(-2000)).toBe(0);
+    const progress = parseBuildkitProgress(build.stderr, "rawjson");
+    expect({ steps: progress.totalSteps, cached: progress.cachedSteps, missed: progress.missed }).toEqual({ steps: 5, cached: 5, missed: [] });
+    expect((await upstream.requests()).length - before).toBe(0);
   });
 
   it("with credentials configured, the builder still finds the user's buildx plugin (CLI run); a missing builder fails before any mirroring", async () => {
