@@ -143,6 +143,8 @@ export function makeImage(opts: {
   platform?: Platform;
   diffIds?: string[];
   annotations?: Record<string, string>;
+  /** ONBUILD triggers in the image config (Docker's `config.OnBuild`). */
+  onBuild?: string[];
 }): TestImage {
   const format = opts.format ?? "oci";
   const platform = opts.platform ?? { os: "linux", architecture: "amd64" };
@@ -150,7 +152,7 @@ export function makeImage(opts: {
     architecture: platform.architecture,
     os: platform.os,
     ...(platform.variant ? { variant: platform.variant } : {}),
-    config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Labels: { "basewarm.test.seed": opts.seed } },
+    config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Labels: { "basewarm.test.seed": opts.seed }, ...(opts.onBuild ? { OnBuild: opts.onBuild } : {}) },
     rootfs: { type: "layers", diff_ids: opts.diffIds ?? opts.layers.map((l) => l.digest) },
     history: opts.layers.map((_, i) => ({ created_by: `layer ${i} of ${opts.seed}` })),
   };

@@ -47,7 +47,9 @@ export interface CatalogEntry {
 
 export type ImageUseSite =
   | { kind: "dockerfile"; entry: string; file: string; line: number; use: ImageUse["kind"]; stage?: string; platform?: string }
-  | { kind: "config"; origin: string };
+  | { kind: "config"; origin: string }
+  /** Pulled by an ONBUILD trigger of a mirrored image: origin is "ONBUILD of IMAGE". */
+  | { kind: "onbuild"; origin: string; trigger: number };
 
 export interface ImageNeed {
   reference: Reference;

@@ -40,7 +40,7 @@ export function formatPlan(plan: Plan): string {
     const filtered = row.platforms.length > 0 && row.mirrored ? " (platforms filtered)" : "";
     const state = row.error ? `error: ${row.error}` : row.mirrored === undefined ? "" : row.mirrored ? `mirrored${filtered}` : "NOT mirrored";
     const digest = typeof row.upstreamDigest === "string" ? row.upstreamDigest.slice(0, 19) : "";
-    const sites = row.usedBy.map((s) => (s.kind === "config" ? s.origin : `${s.file}:${s.line}`)).join(", ");
+    const sites = row.usedBy.map((s) => (s.kind === "dockerfile" ? `${s.file}:${s.line}` : s.origin)).join(", ");
     lines.push(`${row.ref}  ${digest}  ${state}`, `    → ${row.mirror}`, `    used by ${sites}`);
   }
   return lines.length ? lines.join("\n") + "\n" : "";

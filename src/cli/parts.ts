@@ -8,7 +8,7 @@ export function runParts(loaded: LoadedConfig, env: Env, logger: Logger): RunPar
   return {
     openState: () => openState(loaded),
     stateLabel: statePath(loaded),
-    createClient: () => clientFor(loaded, env, logger),
+    createClient: (signal) => clientFor(loaded, env, logger, [], signal),
     setUpBuilder: () => builderFor(loaded, env),
     logger,
   };

@@ -33,7 +33,7 @@ export function credentialsFor(loaded: LoadedConfig | undefined, env: Env): Cred
   return chainCredentials(configCredentials(entries, { helperRunner }), dockerConfigCredentials({ configPath: dockerConfigPath(loaded, env), helperRunner }));
 }
 
-export function clientFor(loaded: LoadedConfig | undefined, env: Env, logger: Logger, extraInsecure: string[] = []): RegistryClient {
+export function clientFor(loaded: LoadedConfig | undefined, env: Env, logger: Logger, extraInsecure: string[] = [], signal?: AbortSignal): RegistryClient {
   const insecure = [
     ...Object.entries(loaded?.config.registries ?? {}).filter(([, e]) => e.insecure).map(([host]) => host),
     ...extraInsecure,
@@ -43,7 +43,9 @@ export function clientFor(loaded: LoadedConfig | undefined, env: Env, logger: Lo
     credentials: credentialsFor(loaded, env),
     insecureHosts: insecure,
     perHostConcurrency: concurrency.perRegistry,
+    ...(loaded ? { timeouts: loaded.config.timeouts, hostTimeouts: Object.fromEntries(Object.entries(loaded.config.registries).map(([host, e]) => [host, e.timeouts])) } : {}),
     logger,
+    ...(signal ? { signal } : {}),
   });
 }
 

@@ -22,6 +22,42 @@ function checkedBy(problem: (value: string) => string | undefined, advice: strin
 const repositoryPath = z.string().superRefine(checkedBy((p) => (p === "" ? undefined : repositoryPathProblem(p)), "want a lowercase repository path like mirror or team/mirror"));
 const imageRef = z.string().superRefine(checkedBy(referenceProblem, "want an image reference like alpine:3.20 or ghcr.io/org/app@sha256:…"));
 
+/**
+ * Timeouts for registry and token requests: the defaults live here once; a registry's own block
+ * (`registries.<host>.timeouts`) overrides single keys. Seconds may be fractional; undici checks
+ * the headers and stall timers about once a second, so they end up to a second late.
+ */
+/**
+ * Defaults that library code (the copier, the transport) also falls back to when used without a
+ * config: written here once, imported there.
+ */
+export const DEFAULT_CONCURRENCY = { blobs: 8, perRegistry: 10, images: 16 } as const;
+
+export const DEFAULT_TIMEOUTS = {
+  /** TCP (and TLS) connection set up. */
+  connectSeconds: 10,
+  /** From the request sent to the response headers: a server that accepts and stays silent fails after this. */
+  headersSeconds: 30,
+  /** Longest pause between two chunks of a body, and the window over which minBytesPerSecond is measured. */
+  bodyStallSeconds: 30,
+  /** A body slower than this on average over a window fails (a trickled body never stalls); 0 turns it off. */
+  minBytesPerSecond: 1024,
+} as const;
+const seconds = z.number().positive().max(24 * 3600);
+const timeoutFields = {
+  connectSeconds: seconds,
+  headersSeconds: seconds,
+  bodyStallSeconds: seconds,
+  minBytesPerSecond: z.number().int().min(0),
+};
+const timeoutsSchema = z.strictObject({
+  connectSeconds: timeoutFields.connectSeconds.default(DEFAULT_TIMEOUTS.connectSeconds),
+  headersSeconds: timeoutFields.headersSeconds.default(DEFAULT_TIMEOUTS.headersSeconds),
+  bodyStallSeconds: timeoutFields.bodyStallSeconds.default(DEFAULT_TIMEOUTS.bodyStallSeconds),
+  minBytesPerSecond: timeoutFields.minBytesPerSecond.default(DEFAULT_TIMEOUTS.minBytesPerSecond),
+}).default(DEFAULT_TIMEOUTS);
+export type TimeoutsConfig = z.infer<typeof timeoutsSchema>;
+
 const registryEntry = z.strictObject({
   insecure: z.boolean().optional(),
   username: z.string().min(1).optional(),
@@ -30,6 +66,8 @@ const registryEntry = z.strictObject({
   passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
   passwordFile: z.string().min(1).optional(),
   credentialHelper: z.string().regex(/^[A-Za-z0-9_.-]+$/, "want the helper's name, e.g. ecr-login for docker-credential-ecr-login").optional(),
+  /** Overrides of the global `timeouts` for this registry. */
+  timeouts: z.strictObject(timeoutFields).partial().optional(),
 }).refine((r) => !(r.password !== undefined && (r.passwordEnv !== undefined || r.passwordFile !== undefined)), "give only one of password, passwordEnv, passwordFile");
 
 const catalogEntry = z.strictObject({
@@ -57,13 +95,14 @@ export const configSchema = z.strictObject({
     cachePrefix: repositoryPath.default("cache"),
   }),
   registries: z.record(z.string(), registryEntry).default({}),
+  timeouts: timeoutsSchema,
   /** Path of a Docker config.json for credentials (`auths`, `credsStore`, `credHelpers`). */
   dockerConfig: z.string().min(1).optional(),
   concurrency: z.strictObject({
-    blobs: z.number().int().min(1).max(256).default(8),
+    blobs: z.number().int().min(1).max(256).default(DEFAULT_CONCURRENCY.blobs),
     /** One slot always stays free for small requests, so this is blobs + 2 by default. */
-    perRegistry: z.number().int().min(1).max(256).default(10),
-    images: z.number().int().min(1).max(256).default(16),
+    perRegistry: z.number().int().min(1).max(256).default(DEFAULT_CONCURRENCY.perRegistry),
+    images: z.number().int().min(1).max(256).default(DEFAULT_CONCURRENCY.images),
   }).prefault({}),
   state: z.string().min(1).default("basewarm.db"),
   catalog: z.array(catalogEntry).default([]),

@@ -3,6 +3,7 @@
  * in which target repository and which transfers are in flight, so a blob shared by many images
  * is transferred once and mounted everywhere else.
  */
+import { DEFAULT_CONCURRENCY } from "../config/schema.js";
 import pLimit, { type LimitFunction } from "p-limit";
 import { BasewarmError, errorMessage, isBasewarmError } from "../errors.js";
 import { silentLogger, type Logger } from "../log/index.js";
@@ -100,9 +101,9 @@ export class Copier {
   constructor(options: CopierOptions) {
     this.options = options;
     this.client = options.client;
-    this.blobLimit = pLimit(options.blobConcurrency ?? 8);
+    this.blobLimit = pLimit(options.blobConcurrency ?? DEFAULT_CONCURRENCY.blobs);
     // Images mostly wait on small requests; blob transfers are bounded separately.
-    this.imageLimit = pLimit(options.imageConcurrency ?? 16);
+    this.imageLimit = pLimit(options.imageConcurrency ?? DEFAULT_CONCURRENCY.images);
     this.blobAttempts = options.blobAttempts ?? 3;
     this.logger = options.logger ?? silentLogger;
   }

@@ -4,8 +4,10 @@
  * host and exact scope set until shortly before `expires_in`, and concurrent fetches of the same
  * token are merged (distribution token spec, "Token Authentication Specification").
  */
+import { z } from "zod";
 import { BasewarmError } from "../errors.js";
 import type { Logger } from "../log/index.js";
+import type { SecretRedactor } from "../log/redact.js";
 import type { Credential, CredentialSource } from "./credentials.js";
 
 export interface Challenge {
@@ -31,9 +33,23 @@ export function parseChallenge(header: string | undefined | null): Challenge | u
   return { scheme, params };
 }
 
+/**
+ * One token request, retried by the caller's policy; `body` is capped (`truncated` says the
+ * service sent more than the cap).
+ */
 export interface TokenFetch {
-  (url: URL, init: { method: "GET" | "POST"; headers: Record<string, string>; body?: string }): Promise<{ status: number; body: string }>;
+  (url: URL, init: { method: "GET" | "POST"; headers: Record<string, string>; body?: string }, registry: string): Promise<{ status: number; body: string; truncated: boolean }>;
 }
+
+/**
+ * A token response (distribution token spec, "Token Response Fields"; OAuth2 services send
+ * `access_token`). Other fields are allowed and ignored.
+ */
+const tokenResponse = z.object({
+  token: z.string().optional(),
+  access_token: z.string().optional(),
+  expires_in: z.number().optional(),
+}).refine((r) => Boolean(r.token || r.access_token), "no token or access_token");
 
 interface CachedToken {
   value: string;
@@ -44,6 +60,8 @@ export interface AuthenticatorOptions {
   credentials?: CredentialSource | undefined;
   fetchToken: TokenFetch;
   logger: Logger;
+  /** Learns every secret used or obtained here, so echoes of them can be removed from messages. */
+  redactor?: SecretRedactor;
   now?: () => number;
 }
 
@@ -93,11 +111,21 @@ export class Authenticator {
   private credentialFor(host: string): Promise<Credential | undefined> {
     const cached = this.credentialCache.get(host);
     if (cached) return cached;
-    const lookup = this.options.credentials ? this.options.credentials.get(host) : Promise.resolve(undefined);
+    const lookup = (this.options.credentials ? this.options.credentials.get(host) : Promise.resolve(undefined)).then((credential) => {
+      this.remember(credential);
+      return credential;
+    });
     this.credentialCache.set(host, lookup);
     // A failed lookup (helper crashed) is not cached, so the next request tries again.
     lookup.catch(() => this.credentialCache.delete(host));
     return lookup;
+  }
+
+  private remember(credential: Credential | undefined): void {
+    const redactor = this.options.redactor;
+    if (!redactor || !credential) return;
+    if (credential.kind === "basic") redactor.addBasic(credential.username, credential.password);
+    else redactor.add(credential.token);
   }
 
   private tokenKey(host: string, scopes: string[]): string {
@@ -156,7 +184,7 @@ export class Authenticator {
       init = { method: "GET", headers };
     }
     const started = this.now();
-    const response = await this.options.fetchToken(url, init);
+    const response = await this.options.fetchToken(url, init, host);
     if (response.status === 401 || response.status === 403) {
       const who = credential?.kind === "basic" ? `user ${JSON.stringify(credential.username)}` : "anonymous access";
       throw new BasewarmError("AUTH_FAILED", `token service ${url.origin} refused ${who} for ${host} (HTTP ${response.status}); check the credentials for ${host} in the config or docker config.json`);
@@ -164,18 +192,26 @@ export class Authenticator {
     if (response.status !== 200) {
       throw new BasewarmError("AUTH_FAILED", `token service ${url.origin} for ${host} answered HTTP ${response.status}`, { retryable: response.status >= 500 || response.status === 429 });
     }
-    let parsed: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    if (response.truncated) {
+      throw new BasewarmError("AUTH_FAILED", `token service ${url.origin} for ${host} sent a response over the size limit; it is not a token service`);
+    }
+    let json: unknown;
     try {
-      parsed = JSON.parse(response.body) as typeof parsed;
+      json = JSON.parse(response.body);
     } catch {
       throw new BasewarmError("AUTH_FAILED", `token service ${url.origin} for ${host} returned invalid JSON`);
     }
-    const value = typeof parsed.token === "string" && parsed.token ? parsed.token : parsed.access_token;
-    if (typeof value !== "string" || !value) {
-      throw new BasewarmError("AUTH_FAILED", `token service ${url.origin} for ${host} returned no token`);
+    const parsed = tokenResponse.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
+      throw new BasewarmError("AUTH_FAILED", `token service ${url.origin} for ${host} returned an unusable answer (${where}${issue?.message ?? "unexpected shape"})`);
     }
+    const value = (parsed.data.token || parsed.data.access_token) ?? "";
+    this.options.redactor?.add(value);
     // The spec's default lifetime is 60 s; renew a little early so a token never expires in flight.
-    const ttlMs = (typeof parsed.expires_in === "number" && parsed.expires_in > 0 ? parsed.expires_in : 60) * 1000;
+    const expiresIn = parsed.data.expires_in;
+    const ttlMs = (expiresIn !== undefined && expiresIn > 0 ? expiresIn : 60) * 1000;
     const margin = Math.min(10_000, ttlMs * 0.2);
     this.options.logger.debug({ host, scopes: uniqueScopes, ttlMs }, "registry token issued");
     return { value, expiresAt: started + ttlMs - margin };

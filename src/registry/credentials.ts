@@ -8,6 +8,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { BasewarmError } from "../errors.js";
+import { redactOpaque } from "../log/redact.js";
 
 export type Credential =
   | { kind: "basic"; username: string; password: string }
@@ -85,19 +86,26 @@ export function spawnHelperRunner(options: SpawnHelperOptions = {}): HelperRunne
   });
 }
 
+/** How much of a helper's own message an error quotes. */
+const HELPER_MESSAGE_LIMIT = 120;
+
 /**
- * The first line of stderr; else stdout's first line, where docker-credential-helpers print their
- * errors, unless it looks like JSON (which could carry a secret); else the exit status.
+ * The exit status, and a hint from the helper's own words: the first line of stderr, else of
+ * stdout (where docker-credential-helpers print their errors) unless it looks like JSON. A helper
+ * may print its secret there, so the line is redacted (anything shaped like a credential) and cut.
  */
 function helperFailureReason(stdout: string, stderr: string, err: Error): string {
-  const firstLine = (text: string) => (text.trim().split("\n")[0] ?? "").trim().slice(0, 200);
-  const fromStderr = firstLine(stderr);
-  if (fromStderr) return fromStderr;
-  const fromStdout = firstLine(stdout);
-  if (fromStdout && !/^[[{]/.test(fromStdout)) return fromStdout;
+  const firstLine = (text: string) => (text.trim().split("\n")[0] ?? "").trim();
   const status = (err as { code?: unknown }).code;
   const signal = (err as { signal?: unknown }).signal;
-  return typeof status === "number" ? `exit status ${status}` : `killed by ${String(signal)}`;
+  const exit = typeof status === "number" ? `exit status ${status}` : `killed by ${String(signal)}`;
+  const fromStdout = firstLine(stdout);
+  const line = firstLine(stderr) || (/^[[{]/.test(fromStdout) ? "" : fromStdout);
+  if (!line) return exit;
+  // Control characters could rewrite the terminal line; the message is one plain line.
+  const plain = redactOpaque(line.replace(/[\u0000-\u001f\u007f]/g, " "));
+  const cut = plain.length > HELPER_MESSAGE_LIMIT ? `${plain.slice(0, HELPER_MESSAGE_LIMIT)}…` : plain;
+  return `${exit}: ${cut}`;
 }
 
 const helperAnswer = z.object({ Username: z.string().optional(), Secret: z.string().optional() });

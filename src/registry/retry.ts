@@ -1,21 +1,33 @@
 /**
  * Retry policy as plain data (as oras-go does): which statuses and errors are transient,
- * how long to back off, and how much `Retry-After` we are willing to honour.
+ * how long to back off, and how much `Retry-After` we are willing to honour. `withRetry` is the
+ * one loop that applies it, to registry requests and token requests alike.
  */
+import { BasewarmError } from "../errors.js";
+
 export interface RetryPolicy {
   /** Total attempts including the first. */
   maxAttempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
+  /**
+   * How the backoff ceiling `min(max, base * 2^attempt)` is spread: `equal` waits uniformly in
+   * [ceiling/2, ceiling], `full` in [0, ceiling].
+   */
+  jitter: "equal" | "full";
   /** A `Retry-After` longer than this fails the request instead of waiting. */
   maxRetryAfterMs: number;
   retryStatuses: readonly number[];
 }
 
+// Equal jitter, not full: with only a handful of attempts, full jitter may retry a failing
+// registry after ~0 ms and burn an attempt; half the ceiling guarantees a real pause while the
+// other half still spreads many clients apart.
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxAttempts: 4,
   baseDelayMs: 200,
   maxDelayMs: 5_000,
+  jitter: "equal",
   maxRetryAfterMs: 60_000,
   retryStatuses: [408, 429, 500, 502, 503, 504],
 };
@@ -48,10 +60,11 @@ export function isTransientNetworkError(err: unknown): boolean {
   return false;
 }
 
-/** Exponential backoff with full jitter: uniform in [0, min(max, base * 2^attempt)]. */
+/** Exponential backoff with the policy's jitter (see `RetryPolicy.jitter`). */
 export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  const floor = policy.jitter === "full" ? 0 : ceiling / 2;
+  return Math.round(floor + random() * (ceiling - floor));
 }
 
 /** `Retry-After` is delta-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unparsable. */
@@ -77,4 +90,46 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     };
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/** What an attempt returns when it failed in a way worth trying again. */
+export class RetryLater {
+  readonly error: BasewarmError;
+  readonly retryAfterMs: number | undefined;
+  constructor(error: BasewarmError, retryAfterMs?: number) {
+    this.error = error;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+export interface RetryOptions {
+  random?: () => number;
+  signal?: AbortSignal | undefined;
+  /** Called before each pause (logs, counters). */
+  onRetry?: (attempt: number, delayMs: number, error: BasewarmError) => void;
+}
+
+/**
+ * Run `attempt` until it returns a value, throws, or the policy's attempts are spent. A
+ * `RetryLater` waits `max(Retry-After, backoff)`; a `Retry-After` above the policy's ceiling
+ * fails at once (the server asked for more patience than we have).
+ */
+export async function withRetry<T>(policy: RetryPolicy, attempt: (n: number) => Promise<T | RetryLater>, options: RetryOptions = {}): Promise<T> {
+  const random = options.random ?? Math.random;
+  let last: BasewarmError | undefined;
+  for (let n = 0; n < policy.maxAttempts; n++) {
+    const outcome = await attempt(n);
+    if (!(outcome instanceof RetryLater)) return outcome;
+    last = outcome.error;
+    const retryAfter = outcome.retryAfterMs;
+    if (retryAfter !== undefined && retryAfter > policy.maxRetryAfterMs) {
+      throw new BasewarmError(last.code, `${last.message}; the server asks to wait ${Math.round(retryAfter / 1000)} s, more than the ${Math.round(policy.maxRetryAfterMs / 1000)} s basewarm waits`, { cause: last, retryable: true });
+    }
+    if (n + 1 >= policy.maxAttempts) break;
+    const delayMs = Math.max(retryAfter ?? 0, backoffDelay(policy, n, random));
+    options.onRetry?.(n + 1, delayMs, last);
+    await sleep(delayMs, options.signal);
+  }
+  if (!last) throw new BasewarmError("NETWORK_ERROR", "no attempt was made (retry policy allows none)");
+  throw new BasewarmError(last.code, `${last.message} (gave up after ${policy.maxAttempts} attempts)`, { cause: last, retryable: true });
 }

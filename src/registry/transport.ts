@@ -4,24 +4,32 @@
  * can put a fault-injecting proxy or an odd server in front of a real registry.
  */
 import type { Readable } from "node:stream";
-import { Agent, type Dispatcher } from "undici";
+import { Agent, Pool, type Dispatcher } from "undici";
+import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUTS, type TimeoutsConfig } from "../config/schema.js";
 import { BasewarmError, type ErrorCode } from "../errors.js";
 import { silentLogger, type Logger } from "../log/index.js";
-import { Authenticator } from "./auth.js";
+import { SecretRedactor } from "../log/redact.js";
+import { Authenticator, type TokenFetch } from "./auth.js";
+import { ERROR_BODY_LIMIT, TOKEN_BODY_LIMIT, guardRate, readCapped } from "./body.js";
 import type { CredentialSource } from "./credentials.js";
 import { describeOciErrors, parseOciErrors } from "./oci-errors.js";
-import { backoffDelay, DEFAULT_RETRY_POLICY, isTransientNetworkError, parseRetryAfter, sleep, type RetryPolicy } from "./retry.js";
+import { DEFAULT_RETRY_POLICY, RetryLater, isTransientNetworkError, parseRetryAfter, withRetry, type RetryPolicy } from "./retry.js";
 import { PrioritySemaphore, type Priority } from "./semaphore.js";
 
-export interface Timeouts {
-  connectMs: number;
-  /** Time to the response headers. */
-  headersMs: number;
-  /** Longest pause between two chunks of a body: a stalled body fails after this. */
-  bodyStallMs: number;
-}
+/** The config's `timeouts` block (defaults in the config schema). */
+export type Timeouts = TimeoutsConfig;
+export { DEFAULT_TIMEOUTS };
+/** Some keys of `Timeouts`, as a registry's own block in the config gives them. */
+export type TimeoutOverrides = { [K in keyof Timeouts]?: Timeouts[K] | undefined };
 
-export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 10_000, headersMs: 60_000, bodyStallMs: 60_000 };
+function withOverrides(base: Timeouts, own: TimeoutOverrides | undefined): Timeouts {
+  const out = { ...base };
+  for (const key of Object.keys(out) as (keyof Timeouts)[]) {
+    const value = own?.[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
 
 export interface RateLimitInfo {
   limit: number;
@@ -37,7 +45,11 @@ export interface TransportOptions {
   retry?: Partial<RetryPolicy>;
   /** Most requests in flight to one registry host at once. */
   perHostConcurrency?: number;
-  timeouts?: Partial<Timeouts>;
+  timeouts?: TimeoutOverrides;
+  /** Per registry host, as the config names it (`docker.io`, `host:port`): overrides of `timeouts`. */
+  hostTimeouts?: Record<string, TimeoutOverrides | undefined>;
+  /** Aborts every request of this transport, in flight or waiting to retry (a run's stop signal). */
+  signal?: AbortSignal;
   logger?: Logger;
   userAgent?: string;
   random?: () => number;
@@ -101,6 +113,37 @@ function statusCode(status: number, body: string): ErrorCode {
   return "REGISTRY_ERROR";
 }
 
+/** undici's timeout codes, said in the config's words. */
+function timeoutReason(code: unknown, t: Timeouts): string | undefined {
+  if (code === "UND_ERR_CONNECT_TIMEOUT") return `no connection within ${t.connectSeconds} s (timeouts.connectSeconds)`;
+  if (code === "UND_ERR_HEADERS_TIMEOUT") return `no response within ${t.headersSeconds} s (timeouts.headersSeconds)`;
+  if (code === "UND_ERR_BODY_TIMEOUT") return `body stalled for ${t.bodyStallSeconds} s (timeouts.bodyStallSeconds)`;
+  return undefined;
+}
+
+/** The first line of a network error and its code, for a one-line message. */
+function describeNetworkError(err: unknown, t: Timeouts): { timeout: boolean; text: string } {
+  const code = (err as { code?: unknown }).code;
+  const reason = timeoutReason(code, t);
+  if (reason) return { timeout: true, text: reason };
+  const message = ((err as Error).message || String(err)).split("\n")[0] ?? "";
+  return { timeout: /TIMEOUT/.test(String(code)), text: `${message} (${String(code ?? "network error")})` };
+}
+
+/** One HTTP exchange as `send` and the token fetch make it. */
+interface Exchange {
+  url: URL;
+  method: RegistryRequest["method"];
+  headers: Record<string, string>;
+  body?: Buffer | string | Readable | undefined;
+  signal: AbortSignal | undefined;
+  timeouts: Timeouts;
+  subject: string;
+}
+
+/** `attempt` asks for the same request again right away, with the credentials a 401 taught us. */
+const REPLAY_WITH_AUTH = Symbol("replay with auth");
+
 export class Transport {
   readonly auth: Authenticator;
   private readonly dispatcher: Dispatcher;
@@ -114,19 +157,26 @@ export class Transport {
   private readonly userAgent: string;
   private readonly random: () => number;
   private readonly timeouts: Timeouts;
-  /** Counters for reports and benchmarks. */
+  /** Timeouts by API host (`registry-1.docker.io` for `docker.io`), for hosts with their own block. */
+  private readonly hostTimeouts = new Map<string, Timeouts>();
+  private readonly signal: AbortSignal | undefined;
+  private readonly redactor = new SecretRedactor();
+  /** Counters for reports and benchmarks (registry requests; token requests are not counted). */
   readonly stats = { requests: 0, retries: 0 };
 
   constructor(options: TransportOptions = {}) {
-    this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-    this.perHost = options.perHostConcurrency ?? 10;
+    this.timeouts = withOverrides(DEFAULT_TIMEOUTS, options.timeouts);
+    for (const [host, own] of Object.entries(options.hostTimeouts ?? {})) {
+      if (own) this.hostTimeouts.set(apiHost(host), withOverrides(this.timeouts, own));
+    }
+    this.signal = options.signal;
+    this.perHost = options.perHostConcurrency ?? DEFAULT_CONCURRENCY.perRegistry;
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher = options.dispatcher ?? new Agent({
       connections: this.perHost + 2,
-      connect: { timeout: this.timeouts.connectMs },
-      headersTimeout: this.timeouts.headersMs,
-      bodyTimeout: this.timeouts.bodyStallMs,
       keepAliveTimeout: 30_000,
+      // The connect timeout is a pool option, so each origin gets a pool with its host's timeout.
+      factory: (origin, opts) => new Pool(origin, { ...(opts as Pool.Options), connect: { timeout: this.timeoutsFor(new URL(String(origin)).host).connectSeconds * 1000 } }),
     });
     this.insecure = new Set(options.insecureHosts ?? []);
     this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
@@ -136,7 +186,8 @@ export class Transport {
     this.auth = new Authenticator({
       credentials: options.credentials,
       logger: this.logger,
-      fetchToken: (url, init) => this.fetchToken(url, init),
+      redactor: this.redactor,
+      fetchToken: (url, init, registry) => this.fetchToken(url, init, registry),
     });
   }
 
@@ -159,34 +210,109 @@ export class Transport {
     return this.rateLimits.get(host);
   }
 
+  /** Remove every secret this transport knows (and anything shaped like a credential) from text a peer sent. */
+  redact(text: string): string {
+    return this.redactor.redact(text);
+  }
+
   async close(): Promise<void> {
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
-  private async fetchToken(url: URL, init: { method: "GET" | "POST"; headers: Record<string, string>; body?: string }): Promise<{ status: number; body: string }> {
-    // Token services get the same retry treatment as registries: they rate-limit and fail too.
-    for (let attempt = 0; ; attempt++) {
+  private timeoutsFor(host: string): Timeouts {
+    return this.hostTimeouts.get(apiHost(host)) ?? this.timeouts;
+  }
+
+  /** The transport's stop signal and the call's own, as one. */
+  private signalFor(own: AbortSignal | undefined): AbortSignal | undefined {
+    if (!own) return this.signal;
+    if (!this.signal) return own;
+    return AbortSignal.any([this.signal, own]);
+  }
+
+  private aborted(what: string, cause: unknown): BasewarmError {
+    return new BasewarmError("ABORTED", `${what}: aborted`, { cause });
+  }
+
+  /**
+   * Send one request and guard its response body: undici's timeouts per request (so they hold
+   * with any dispatcher), and a minimum transfer rate.
+   */
+  private async exchange(x: Exchange): Promise<Dispatcher.ResponseData> {
+    // undici fails the request and destroys the body with the abort reason: make that reason our
+    // own error, so whoever reads the body sees ABORTED, whatever reason the caller gave.
+    let signal: AbortSignal | undefined;
+    let unlink = () => {};
+    if (x.signal) {
+      const outer = x.signal;
+      const inner = new AbortController();
+      const onAbort = () => inner.abort(new BasewarmError("ABORTED", `${x.method} ${x.subject}: aborted`, { cause: outer.reason }));
+      if (outer.aborted) onAbort();
+      else outer.addEventListener("abort", onAbort, { once: true });
+      unlink = () => outer.removeEventListener("abort", onAbort);
+      signal = inner.signal;
+    }
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.dispatcher.request({
+        origin: x.url.origin,
+        path: x.url.pathname + x.url.search,
+        method: x.method,
+        headers: { "user-agent": this.userAgent, ...x.headers },
+        headersTimeout: x.timeouts.headersSeconds * 1000,
+        bodyTimeout: x.timeouts.bodyStallSeconds * 1000,
+        // undici closes the connection after every HEAD (for servers that send a body anyway);
+        // registries answer HEAD properly, and the no-op path is nothing but HEADs.
+        ...(x.method === "HEAD" ? { reset: false } : {}),
+        ...(x.body === undefined ? {} : { body: x.body }),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (err) {
+      unlink();
+      throw err;
+    }
+    res.body.once("close", unlink);
+    const min = x.timeouts.minBytesPerSecond;
+    guardRate(res.body, {
+      windowMs: x.timeouts.bodyStallSeconds * 1000,
+      minBytesPerSecond: min,
+      onSlow: (received, windowMs) => res.body.destroy(new BasewarmError("TIMEOUT",
+        `${x.method} ${x.subject}: body too slow, ${received} bytes in ${windowMs / 1000} s, below timeouts.minBytesPerSecond (${min})`, { retryable: true })),
+    });
+    return res;
+  }
+
+  private async fetchToken(url: URL, init: Parameters<TokenFetch>[1], registry: string): Promise<Awaited<ReturnType<TokenFetch>>> {
+    // Token services get the same retry policy as registries: they rate-limit and fail too.
+    const signal = this.signalFor(undefined);
+    const timeouts = this.timeoutsFor(registry);
+    const what = `token service ${url.origin} for ${registry}`;
+    const attempt = async (): Promise<Awaited<ReturnType<TokenFetch>> | RetryLater> => {
       try {
-        const res = await this.dispatcher.request({
-          origin: url.origin,
-          path: url.pathname + url.search,
-          method: init.method,
-          headers: { ...init.headers, "user-agent": this.userAgent },
-          ...(init.body === undefined ? {} : { body: init.body }),
-        });
-        const body = await res.body.text();
-        if (this.retry.retryStatuses.includes(res.statusCode) && attempt + 1 < this.retry.maxAttempts) {
-          await sleep(backoffDelay(this.retry, attempt, this.random));
-          continue;
+        const res = await this.exchange({ url, method: init.method, headers: init.headers, body: init.body, signal, timeouts, subject: what });
+        const { text, truncated } = await readCapped(res.body, TOKEN_BODY_LIMIT);
+        if (this.retry.retryStatuses.includes(res.statusCode)) {
+          const error = new BasewarmError("AUTH_FAILED", `${what} answered HTTP ${res.statusCode}`, { retryable: true });
+          return new RetryLater(error, parseRetryAfter(flattenHeaders(res.headers)["retry-after"]));
         }
-        return { status: res.statusCode, body };
+        return { status: res.statusCode, body: text, truncated };
       } catch (err) {
-        if (isTransientNetworkError(err) && attempt + 1 < this.retry.maxAttempts) {
-          await sleep(backoffDelay(this.retry, attempt, this.random));
-          continue;
+        if (signal?.aborted) throw this.aborted(what, err);
+        if (err instanceof BasewarmError) {
+          if (err.retryable) return new RetryLater(err);
+          throw err;
         }
-        throw new BasewarmError("NETWORK_ERROR", `token service ${url.origin}: ${(err as Error).message}`, { cause: err, retryable: true });
+        const { timeout, text } = describeNetworkError(err, timeouts);
+        const error = new BasewarmError(timeout ? "TIMEOUT" : "NETWORK_ERROR", this.redact(`${what}: ${text}`), { cause: err, retryable: true });
+        if (!isTransientNetworkError(err)) throw error;
+        return new RetryLater(error);
       }
+    };
+    try {
+      return await withRetry(this.retry, attempt, { random: this.random, signal, onRetry: (n, delayMs) => this.logger.debug({ host: url.host, registry, attempt: n, delayMs }, "retrying token request") });
+    } catch (err) {
+      if (signal?.aborted && !(err instanceof BasewarmError && err.code === "ABORTED")) throw this.aborted(what, err);
+      throw err;
     }
   }
 
@@ -208,99 +334,105 @@ export class Transport {
    * is left for the caller to consume; the host's concurrency slot is held until it is consumed.
    */
   async request(req: RegistryRequest): Promise<RegistryResponse> {
+    const signal = this.signalFor(req.signal);
+    const what = `${req.method} ${req.subject}`;
+    // A streaming body cannot be sent twice: no retries and no replay after a 401.
+    const state = { req, authRetried: Boolean(req.once) };
+    const attempt = async (n: number): Promise<RegistryResponse | RetryLater> => {
+      if (n > 0) this.stats.retries++;
+      for (;;) {
+        const outcome = await this.attempt(state, signal);
+        if (outcome !== REPLAY_WITH_AUTH) return outcome;
+      }
+    };
+    try {
+      return await withRetry(this.retry, attempt, {
+        random: this.random,
+        signal,
+        onRetry: (n, delayMs) => this.logger.debug({ host: req.host, subject: req.subject, attempt: n, delayMs }, "retrying registry request"),
+      });
+    } catch (err) {
+      if (signal?.aborted && !(err instanceof BasewarmError && err.code === "ABORTED")) throw this.aborted(what, err);
+      throw err;
+    }
+  }
+
+  /** One attempt: a slot, one exchange (plus redirects), and the verdict on its status. */
+  private async attempt(state: { req: RegistryRequest; authRetried: boolean }, signal: AbortSignal | undefined): Promise<RegistryResponse | RetryLater | typeof REPLAY_WITH_AUTH> {
+    const req = state.req;
+    const what = `${req.method} ${req.subject}`;
     const priority = req.priority ?? "small";
     const accept = req.accept ?? ((s: number) => s >= 200 && s < 300);
-    const replayable = !req.once;
-    let authRetried = !replayable;
-    let lastError: unknown;
-    for (let attempt = 0; attempt < this.retry.maxAttempts; attempt++) {
-      if (attempt > 0) this.stats.retries++;
-      const limiter = this.limiter(req.host);
-      await limiter.acquire(priority);
-      let released = false;
-      const release = () => {
-        if (!released) {
-          released = true;
-          limiter.release(priority);
-        }
-      };
-      let delayMs: number | undefined;
-      try {
-        const response = await this.send(req);
-        this.recordRateLimit(req.host, response.headers);
-        if (accept(response.status)) {
-          const body = response.body;
-          body.once("end", release);
-          body.once("close", release);
-          body.once("error", release);
-          return response;
-        }
-        const text = await response.body.text().catch(() => "");
-        release();
-        if (response.status === 401 && !authRetried) {
-          // First 401: learn the scheme (or the scope the registry wants) and try once more with auth.
-          const header = response.headers["www-authenticate"];
-          const challengeScopes = Authenticator.challengeScopes(header);
-          this.auth.invalidate(req.host, req.scopes);
-          if (this.auth.learn(req.host, header)) {
-            authRetried = true;
-            if (challengeScopes.length) req = { ...req, scopes: [...new Set([...req.scopes, ...challengeScopes])] };
-            attempt--;
-            continue;
-          }
-        }
-        const code = statusCode(response.status, text);
-        const message = `${req.method} ${req.subject}: ${describeOciErrors(response.status, text)}${response.status === 401 || response.status === 403 ? " (check the credentials and their permissions for " + req.host + ")" : ""}`;
-        const retryable = this.retry.retryStatuses.includes(response.status);
-        lastError = new BasewarmError(code, message, { retryable });
-        if (!retryable || !replayable) throw lastError;
-        const retryAfter = parseRetryAfter(response.headers["retry-after"]);
-        if (retryAfter !== undefined && retryAfter > this.retry.maxRetryAfterMs) {
-          throw new BasewarmError(code, `${message}; the registry asks to wait ${Math.round(retryAfter / 1000)} s, more than the ${Math.round(this.retry.maxRetryAfterMs / 1000)} s basewarm waits`, { retryable: true });
-        }
-        delayMs = Math.max(retryAfter ?? 0, backoffDelay(this.retry, attempt, this.random));
-      } catch (err) {
-        release();
-        if (err instanceof BasewarmError) throw err;
-        if (req.signal?.aborted) throw new BasewarmError("ABORTED", `${req.method} ${req.subject}: aborted`, { cause: err });
-        const timeout = /TIMEOUT/.test(String((err as { code?: unknown }).code));
-        lastError = new BasewarmError(timeout ? "TIMEOUT" : "NETWORK_ERROR", `${req.method} ${req.subject}: ${(err as Error).message || String(err)} (${String((err as { code?: unknown }).code ?? "network error")})`, { cause: err, retryable: true });
-        if (!isTransientNetworkError(err) || !replayable) throw lastError;
-        delayMs = backoffDelay(this.retry, attempt, this.random);
+    const limiter = this.limiter(req.host);
+    await limiter.acquire(priority);
+    let released = false;
+    const release = () => {
+      if (!released) {
+        released = true;
+        limiter.release(priority);
       }
-      if (attempt + 1 < this.retry.maxAttempts) {
-        this.logger.debug({ host: req.host, subject: req.subject, attempt: attempt + 1, delayMs }, "retrying registry request");
-        await sleep(delayMs ?? 0, req.signal);
+    };
+    let response: RegistryResponse;
+    try {
+      response = await this.send(req, signal);
+    } catch (err) {
+      release();
+      if (signal?.aborted) throw this.aborted(what, err);
+      if (err instanceof BasewarmError) throw err;
+      const { timeout, text } = describeNetworkError(err, this.timeoutsFor(req.host));
+      const error = new BasewarmError(timeout ? "TIMEOUT" : "NETWORK_ERROR", this.redact(`${what}: ${text}`), { cause: err, retryable: true });
+      if (!isTransientNetworkError(err) || req.once) throw error;
+      return new RetryLater(error);
+    }
+    this.recordRateLimit(req.host, response.headers);
+    if (accept(response.status)) {
+      // The slot is held until the caller has the whole body (or gives it up).
+      const body = response.body;
+      body.once("end", release);
+      body.once("close", release);
+      body.once("error", release);
+      return response;
+    }
+    // Error bodies are read only up to a cap: a hostile server may send one without end.
+    const { text } = await readCapped(response.body, ERROR_BODY_LIMIT).catch(() => ({ text: "", truncated: false }));
+    release();
+    if (response.status === 401 && !state.authRetried) {
+      // First 401: learn the scheme (or the scope the registry wants) and try once more with auth.
+      const header = response.headers["www-authenticate"];
+      const challengeScopes = Authenticator.challengeScopes(header);
+      this.auth.invalidate(req.host, req.scopes);
+      if (this.auth.learn(req.host, header)) {
+        state.authRetried = true;
+        if (challengeScopes.length) state.req = { ...req, scopes: [...new Set([...req.scopes, ...challengeScopes])] };
+        return REPLAY_WITH_AUTH;
       }
     }
-    throw lastError instanceof BasewarmError
-      ? new BasewarmError(lastError.code, `${lastError.message} (gave up after ${this.retry.maxAttempts} attempts)`, { cause: lastError, retryable: true })
-      : new BasewarmError("NETWORK_ERROR", `${req.method} ${req.subject}: failed after ${this.retry.maxAttempts} attempts`);
+    const code = statusCode(response.status, text);
+    const hint = response.status === 401 || response.status === 403 ? ` (check the credentials and their permissions for ${req.host})` : "";
+    // A registry (or a proxy) may echo the request's Authorization header in its error body.
+    const message = this.redact(`${what}: ${describeOciErrors(response.status, text, (t) => this.redact(t))}${hint}`);
+    const retryable = this.retry.retryStatuses.includes(response.status);
+    const error = new BasewarmError(code, message, { retryable });
+    if (!retryable || req.once) throw error;
+    return new RetryLater(error, parseRetryAfter(response.headers["retry-after"]));
   }
 
   /** One HTTP exchange plus redirects; no retries. */
-  private async send(req: RegistryRequest): Promise<RegistryResponse> {
+  private async send(req: RegistryRequest, signal: AbortSignal | undefined): Promise<RegistryResponse> {
     const base = this.origin(req.host);
     let url = req.path.startsWith("http://") || req.path.startsWith("https://") ? new URL(req.path) : new URL(req.path, base);
     const authorization = await this.auth.authorization(req.host, req.scopes);
+    // The credential part of the header (a base64 pair, a token) in case it came from elsewhere.
+    this.redactor.add(authorization?.replace(/^\S+\s+/, ""));
     const registryOrigin = new URL(base).origin;
+    const timeouts = this.timeoutsFor(req.host);
     for (let hop = 0; hop < 6; hop++) {
-      const headers: Record<string, string> = { "user-agent": this.userAgent, ...req.headers };
+      const headers: Record<string, string> = { ...req.headers };
       // Credentials go only to the registry itself, never to a storage backend it redirects to.
       if (authorization && url.origin === registryOrigin) headers["authorization"] = authorization;
       const body = typeof req.body === "function" ? req.body() : req.body;
       this.stats.requests++;
-      const res = await this.dispatcher.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: req.method,
-        headers,
-        // undici closes the connection after every HEAD (for servers that send a body anyway);
-        // registries answer HEAD properly, and the no-op path is nothing but HEADs.
-        ...(req.method === "HEAD" ? { reset: false } : {}),
-        ...(body === undefined ? {} : { body }),
-        ...(req.signal ? { signal: req.signal } : {}),
-      });
+      const res = await this.exchange({ url, method: req.method, headers, body, signal, timeouts, subject: req.subject });
       const headersOut = flattenHeaders(res.headers);
       const location = headersOut["location"];
       if (req.followRedirects && [301, 302, 303, 307, 308].includes(res.statusCode) && location) {

@@ -18,7 +18,8 @@ export interface RunParts {
   openState(): StateStore;
   /** For messages: the state file or database. */
   stateLabel: string;
-  createClient(): RegistryClient;
+  /** The client's requests abort on `signal` (stop or lost lock). */
+  createClient(signal: AbortSignal): RegistryClient;
   setUpBuilder(): BuilderSetup;
   logger: Logger;
 }
@@ -41,7 +42,7 @@ export async function lockedWarmRun(parts: RunParts, options: LockedRunOptions):
       let client: RegistryClient | undefined;
       let builder: BuilderSetup | undefined;
       try {
-        client = parts.createClient();
+        client = parts.createClient(signal);
         builder = parts.setUpBuilder();
         const report = await warmRun({
           config: options.config, catalog: options.catalog, client, state, builder: builder.builder, logger,

@@ -126,3 +126,10 @@ export async function mirrorRun(options: MirrorRunOptions): Promise<{ report: Mi
     throw err;
   }
 }
+
+/** One report for two mirror steps of the same run (the catalog's images, then ONBUILD's). */
+export function mergeMirrorReports(a: MirrorReport, b: MirrorReport): MirrorReport {
+  const sum = { ...a.summary };
+  for (const key of Object.keys(sum) as (keyof MirrorSummary)[]) sum[key] = a.summary[key] + b.summary[key];
+  return { images: [...a.images, ...b.images], summary: sum };
+}

@@ -13,7 +13,9 @@ import type { Logger } from "../log/index.js";
 import type { RegistryClient } from "../registry/index.js";
 import type { RunTrigger, StateStore } from "../state/index.js";
 import { buildEntry, type BuildReport } from "./build-entry.js";
-import { mirrorImages, type MirrorItem, type MirrorReport } from "./mirror.js";
+import { mergeMirrorReports, mirrorImages, type MirrorItem, type MirrorReport } from "./mirror.js";
+import { mirrorReference } from "../naming/index.js";
+import { onbuildFindings } from "./onbuild.js";
 import type { ProgressEvent } from "../copy/index.js";
 
 export type { BuildOutcome, BuildReport } from "./build-entry.js";
@@ -71,11 +73,15 @@ export async function warmRun(options: WarmRunOptions): Promise<RunReport> {
   logger.info({ runId, entries: catalog.entries.length, images: catalog.images.size }, "warm run started");
   try {
     const items: MirrorItem[] = [...catalog.images.values()].map((need) => ({ reference: need.reference, platforms: need.platforms }));
-    const mirror = await mirrorImages({
-      client, config, items, state, runId, logger,
+    const mirrorStep = (batch: MirrorItem[]) => mirrorImages({
+      client, config, items: batch, state, runId, logger,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
+    let mirror = await mirrorStep(items);
+    // Images the mirrored bases' ONBUILD triggers pull join the catalog and are mirrored now.
+    const onbuild = await followOnbuild(client, config, catalog, mirror, logger);
+    if (onbuild.length > 0 && !options.signal?.aborted) mirror = mergeMirrorReports(mirror, await mirrorStep(onbuild));
     const builds: BuildReport[] = [];
     if (builder.driver !== "none") {
       for (const entry of catalog.entries) {
@@ -105,3 +111,39 @@ export async function warmRun(options: WarmRunOptions): Promise<RunReport> {
   }
 }
 
+/**
+ * Read the ONBUILD triggers of every image the mirror now holds and add the images they pull to
+ * the catalog (provenance "ONBUILD of IMAGE"); a malformed trigger or an unreadable config is a
+ * catalog problem for that image, never a crash. Returns what still has to be mirrored.
+ */
+async function followOnbuild(client: RegistryClient, config: Config, catalog: Catalog, mirror: MirrorReport, logger: Logger): Promise<MirrorItem[]> {
+  const added: MirrorItem[] = [];
+  for (const result of mirror.images) {
+    if ((result.status !== "copied" && result.status !== "unchanged") || !result.digest) continue;
+    const need = catalog.images.get(result.source);
+    if (!need) continue;
+    let found;
+    try {
+      found = await onbuildFindings(client, result.source, mirrorReference(need.reference, config.target).pinned(result.digest));
+    } catch (err) {
+      catalog.problems.push({ origin: `ONBUILD of ${result.source}`, code: "MANIFEST_INVALID", message: `ONBUILD of ${result.source}: cannot read its triggers from the mirror: ${errorMessage(err)}` });
+      continue;
+    }
+    for (const problem of found.problems) {
+      catalog.problems.push({ origin: `ONBUILD of ${problem.image}`, code: problem.error.code, message: problem.error.message });
+    }
+    for (const image of found.images) {
+      const key = image.use.reference.toString();
+      const site = { kind: "onbuild" as const, origin: image.provenance, trigger: image.trigger };
+      const existing = catalog.images.get(key);
+      if (existing) {
+        existing.sites.push(site);
+        continue;
+      }
+      catalog.images.set(key, { reference: image.use.reference, platforms: need.platforms, sites: [site] });
+      added.push({ reference: image.use.reference, platforms: need.platforms });
+      logger.info({ image: key, provenance: image.provenance }, "ONBUILD trigger pulls an image: mirroring it too");
+    }
+  }
+  return added;
+}

@@ -38,7 +38,7 @@ describe("catalog", () => {
       "docker.io/library/golang:1.22",
     ]);
     const alpine = catalog.images.get("docker.io/library/alpine:3.20")!;
-    expect(alpine.sites.map((s) => (s.kind === "config" ? s.origin : `${s.entry}:${s.line}`))).toEqual(["svc-a:1", "svc-b:2", "images[0]"]);
+    expect(alpine.sites.map((s) => (s.kind === "dockerfile" ? `${s.entry}:${s.line}` : s.origin))).toEqual(["svc-a:1", "svc-b:2", "images[0]"]);
     const golang = catalog.images.get("docker.io/library/golang:1.22")!;
     expect(golang.sites.map((s) => (s.kind === "dockerfile" ? s.use : s.kind))).toEqual(["copy-from", "from"]);
   });

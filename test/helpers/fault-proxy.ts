@@ -1,7 +1,13 @@
 /**
  * A fault-injecting HTTP proxy in front of a real registry. Rules pick requests by method and
  * path and inject a fault a bounded number of times (transient) or always (permanent); the
- * proxy also counts requests in flight so tests can check concurrency limits.
+ * proxy also counts requests in flight so tests can check concurrency limits, and records the
+ * headers that matter of each request (Range, Authorization).
+ *
+ * A request counts as in flight from its arrival until the proxy has written its last byte (or
+ * the connection closed). Counting until the response's 'close' event instead over-counts: the
+ * client has the whole body, releases its slot and sends the next request before the server's
+ * write callbacks have run, so a client that keeps its limit looked like it broke it.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
@@ -33,15 +39,25 @@ export interface FaultProxy {
   /** Faults injected so far, by kind. */
   injected: Record<string, number>;
   /** Requests seen, and the highest number in flight at once. */
-  stats: { requests: number; inFlight: number; maxInFlight: number };
+  stats: { requests: number; inFlight: number; maxInFlight: number; blobGetsInFlight: number; maxBlobGetsInFlight: number };
+  /** Every request seen, in arrival order. */
+  seen: SeenRequest[];
   setRules(rules: FaultRule[]): void;
   stop(): Promise<void>;
+}
+
+export interface SeenRequest {
+  method: string;
+  url: string;
+  range: string | undefined;
+  authorization: string | undefined;
 }
 
 export async function startFaultProxy(upstream: { host: string }, initial: FaultRule[] = []): Promise<FaultProxy> {
   let rules = initial.map((r) => ({ ...r }));
   const injected: Record<string, number> = {};
-  const stats = { requests: 0, inFlight: 0, maxInFlight: 0 };
+  const stats = { requests: 0, inFlight: 0, maxInFlight: 0, blobGetsInFlight: 0, maxBlobGetsInFlight: 0 };
+  const seen: SeenRequest[] = [];
   const sockets = new Set<Socket>();
   const [upHost, upPort] = upstream.host.split(":") as [string, string];
 
@@ -59,16 +75,31 @@ export async function startFaultProxy(upstream: { host: string }, initial: Fault
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     stats.requests++;
+    seen.push({ method: req.method ?? "", url: req.url ?? "", range: req.headers.range, authorization: req.headers.authorization });
     stats.inFlight++;
     stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
+    const blobGet = req.method === "GET" && /\/blobs\/sha256:/.test(req.url ?? "");
+    if (blobGet) stats.maxBlobGetsInFlight = Math.max(stats.maxBlobGetsInFlight, ++stats.blobGetsInFlight);
     let done = false;
     const finish = () => {
       if (!done) {
         done = true;
         stats.inFlight--;
+        if (blobGet) stats.blobGetsInFlight--;
       }
     };
     res.on("close", finish);
+    // Done from our side once the last byte is handed over, whatever the client does next.
+    const end = res.end.bind(res);
+    res.end = ((...args: Parameters<typeof res.end>) => {
+      finish();
+      return end(...args);
+    }) as typeof res.end;
+    const cut = (how: "destroy" | "end") => {
+      finish();
+      if (how === "destroy") res.socket?.destroy();
+      else res.socket?.end();
+    };
     const fault = pick(req);
     if (fault?.kind === "status") {
       req.resume();
@@ -127,9 +158,9 @@ export async function startFaultProxy(upstream: { host: string }, initial: Fault
           sent += head.length;
           stopped = true;
           up.destroy();
-          if (fault.kind === "reset-mid-body") res.socket?.destroy();
-          else if (fault.kind === "truncate") res.socket?.end();
-          else if (fault.kind === "stall-body") setTimeout(() => res.socket?.destroy(), fault.ms).unref();
+          if (fault.kind === "reset-mid-body") cut("destroy");
+          else if (fault.kind === "truncate") cut("end");
+          else if (fault.kind === "stall-body") setTimeout(() => cut("destroy"), fault.ms).unref();
           return;
         }
         sent += out.length;
@@ -139,7 +170,7 @@ export async function startFaultProxy(upstream: { host: string }, initial: Fault
         if (!stopped) res.end();
       });
     });
-    proxied.on("error", () => res.socket?.destroy());
+    proxied.on("error", () => cut("destroy"));
     req.pipe(proxied);
   };
 
@@ -155,6 +186,7 @@ export async function startFaultProxy(upstream: { host: string }, initial: Fault
     url: `http://127.0.0.1:${port}`,
     injected,
     stats,
+    seen,
     setRules(next) {
       rules = next.map((r) => ({ ...r }));
     },

@@ -17,7 +17,9 @@ import {
 const SECRET = "helper-secret-Zq81";
 const HUB_PASSWORD = "hub-pass-7Yx:with:colons";
 const INLINE_PASSWORD = "inline-pass-Kk42";
-const SECRETS = [SECRET, HUB_PASSWORD, INLINE_PASSWORD, "idtok-Pp9", "regtok-Rr3"];
+/** What a careless helper prints on stderr when it fails. */
+const LEAKED_TOKEN = "ghp_9fQe21LmXz0aa7Tt";
+const SECRETS = [SECRET, HUB_PASSWORD, INLINE_PASSWORD, "idtok-Pp9", "regtok-Rr3", LEAKED_TOKEN, "9fQe21"];
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "basewarm-creds-"));
@@ -59,6 +61,8 @@ case "$url" in
   https://index.docker.io/v1/) printf '{"ServerURL":"%s","Username":"hubuser","Secret":"${HUB_PASSWORD}"}' "$url" ;;
   token.example) printf '{"ServerURL":"token.example","Username":"<token>","Secret":"refresh-${SECRET}"}' ;;
   broken.example) echo "keychain is locked"  >&2; echo "also on stdout ${SECRET}"; exit 3 ;;
+  leaky.example) printf 'unlock failed: secret=${SECRET} \\033[2K for robot, password ${HUB_PASSWORD} and token ${LEAKED_TOKEN} rejected\nsecond line ${SECRET}\n' >&2; exit 4 ;;
+  leaky-long.example) printf 'Authorization: Basic ${Buffer.from(`robot:${SECRET}`).toString("base64")} %0300d\n' 7 >&2; exit 5 ;;
   stdout-error.example) echo "error getting credentials - err: dbus session unavailable"; exit 1 ;;
   json-fail.example) printf '{"Username":"robot","Secret":"${SECRET}"}'; exit 1 ;;
   garbage.example) echo "this is not json ${SECRET}" ;;
@@ -243,8 +247,10 @@ describe("dockerConfigCredentials: credential helpers (a real docker-credential 
   });
 
   it.each([
-    ["broken.example", "credential helper docker-credential-fixture failed for broken.example: keychain is locked"],
-    ["stdout-error.example", "credential helper docker-credential-fixture failed for stdout-error.example: error getting credentials - err: dbus session unavailable"],
+    ["broken.example", "credential helper docker-credential-fixture failed for broken.example: exit status 3: keychain is locked"],
+    ["stdout-error.example", "credential helper docker-credential-fixture failed for stdout-error.example: exit status 1: error getting credentials - err: dbus session unavailable"],
+    ["leaky.example", "credential helper docker-credential-fixture failed for leaky.example: exit status 4: unlock failed: secret=[REDACTED]  [2K for robot, password [REDACTED] and token [REDACTED] rejected"],
+    ["leaky-long.example", `credential helper docker-credential-fixture failed for leaky-long.example: exit status 5: Authorization: Basic [REDACTED] ${"0".repeat(120 - "Authorization: Basic [REDACTED] ".length)}…`],
     ["json-fail.example", "credential helper docker-credential-fixture failed for json-fail.example: exit status 1"],
     ["garbage.example", "credential helper docker-credential-fixture returned an unreadable answer for garbage.example (want JSON with Username and Secret)"],
     ["wrongshape.example", "credential helper docker-credential-fixture returned an unreadable answer for wrongshape.example (want JSON with Username and Secret)"],
@@ -346,6 +352,6 @@ describe("chainCredentials", () => {
     const chain = chainCredentials(configCredentials({ "plain.example": { username: "basewarm", password: "b" } }, { helperRunner: runner }), docker);
     expect(await chain.get("plain.example")).toEqual({ kind: "basic", username: "basewarm", password: "b" });
     expect(await chain.get("token.example")).toEqual({ kind: "identityToken", token: `refresh-${SECRET}` });
-    expect(await failure(chain.get("broken.example"), "AUTH_FAILED")).toMatch(/^credential helper docker-credential-fixture failed for broken\.example: keychain is locked$/);
+    expect(await failure(chain.get("broken.example"), "AUTH_FAILED")).toMatch(/^credential helper docker-credential-fixture failed for broken\.example: exit status 3: keychain is locked$/);
   });
 });

@@ -129,7 +129,7 @@ describe("cache verification tells a missing blob from one it could not check", 
     await push(writer, repo, image);
     await writer.close();
     const front = await startFront(r, "silent");
-    const client = clientFor(r, { host: front.host, timeouts: { headersMs: 300 } });
+    const client = clientFor(r, { host: front.host, timeouts: { headersSeconds: 0.3 } });
     const started = Date.now();
     const check = await verifyBuildkitCache(client, { registry: front.host, repository: repo.repository }, TAG);
     expect(Date.now() - started).toBeLessThan(10_000);

@@ -23,9 +23,9 @@ export function registerMirror(program: Command, ctx: CliContext): void {
       const problems = catalog?.problems ?? [];
       const logger = await ctx.logger(config.log.level, { human: !opts.json });
       const state = runtime.openState(loaded);
-      const client = runtime.clientFor(loaded, ctx.env, logger);
-      const progress = progressReporter(process.stderr, items.length, !opts.json);
       const stop = new AbortController();
+      const client = runtime.clientFor(loaded, ctx.env, logger, [], stop.signal);
+      const progress = progressReporter(process.stderr, items.length, !opts.json);
       const unsubscribe = onStopSignals(() => stop.abort());
       try {
         const { report, failed } = await mirrorRun({
