@@ -1,73 +1,103 @@
 /**
- * `npm run bench`: basewarm's mirror engine against `skopeo sync` and against a transfer floor,
- * on a synthetic set in local registries; then a no-op re-run and the memory of a 1 GiB copy.
- * The machine is shared and noisy, so each cold copy is repeated into fresh registries in a
- * rotating order and medians and ratios are reported. A missed target is reported, not fatal.
+ * `npm run bench`: `basewarm mirror` as users run it (a child process, like `skopeo sync`) against
+ * `skopeo sync` and a transfer floor, on a synthetic set in local registries, plus the copy engine
+ * inside this process as an extra row; then no-op re-runs, start-up, a scaling run over small
+ * images and the memory of a 1 GiB copy. The machine is shared and noisy, so each cold copy goes
+ * into a fresh registry, rounds run in a rotating order (A,B,C then B,C,A …) and medians are
+ * reported. A missed target is reported, not fatal.
  *
- *   node dist/bench/main.js [--json FILE] [--skip-big] [--reps N] [--big-mib N]
+ *   node dist/bench/main.js [--quick] [--json FILE] [--markdown] [--reps N] [--cli PATH]
+ *                           [--scaling 24,96,384|none] [--scaling-reps N] [--startup-reps N]
+ *                           [--skip-big] [--big-mib N]
  *                           [--blob-concurrency N] [--per-registry N] [--image-concurrency N]
+ *
+ * --quick: 3 rounds, scaling over 24 and 96 images, a 256 MiB big blob (about a third of the time).
+ * --markdown: print the README's Benchmark measurements (the report, fenced) instead of the text.
+ * --render FILE: print the report of a run saved with --json, without measuring again.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { Copier, type CopyResult } from "../src/copy/index.js";
 import { mirrorReference } from "../src/naming/index.js";
-import { parseReference, Reference } from "../src/reference/index.js";
+import { parseReference } from "../src/reference/index.js";
 import { RegistryClient } from "../src/registry/index.js";
-import { flatten, startRegistry, type RunningRegistry } from "../testkit/index.js";
+import { startRegistry, type RunningRegistry } from "../testkit/index.js";
 import { runBigBlob } from "./big.js";
-import { bytesServed, entriesSince, logMark, profile } from "./registry-log.js";
-import { MB, renderReport, targets, type BenchResults, type Sample } from "./report.js";
+import { basewarmMirror, DEFAULT_CLI, writeMirrorConfig, type Concurrency } from "./command.js";
+import { measure } from "./measure.js";
+import { MB, renderMarkdown, renderReport, targets, type BenchResults, type ColdTool, type NoopTool, type Sample } from "./report.js";
+import { runScaling } from "./scaling.js";
 import { skopeoSync, skopeoTargetRepository, writeSyncYaml } from "./skopeo.js";
+import { measureStartup } from "./startup.js";
 import { makeSyntheticSet, pushSyntheticSet, type BenchImage } from "./synthetic.js";
 import { transferFloor } from "./transfer-floor.js";
+import { verifyTarget } from "./verify.js";
 
 const run = promisify(execFile);
 
-type Tool = "basewarm" | "skopeo" | "floor";
-
 interface Options {
   json: string | undefined;
+  render: string | undefined;
+  markdown: boolean;
   skipBig: boolean;
   reps: number;
   bigMiB: number;
-  /** Undefined: the engine's own default. */
-  blobConcurrency: number | undefined;
-  perRegistry: number | undefined;
-  imageConcurrency: number | undefined;
+  cli: string;
+  scaling: number[];
+  scalingReps: number;
+  startupReps: number;
+  concurrency: Concurrency;
 }
 
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
     options: {
+      quick: { type: "boolean", default: false },
       json: { type: "string" },
+      render: { type: "string" },
+      markdown: { type: "boolean", default: false },
       "skip-big": { type: "boolean", default: false },
-      reps: { type: "string", default: "5" },
-      "big-mib": { type: "string", default: "1024" },
+      reps: { type: "string" },
+      "big-mib": { type: "string" },
+      cli: { type: "string", default: DEFAULT_CLI },
+      scaling: { type: "string" },
+      "scaling-reps": { type: "string" },
+      "startup-reps": { type: "string" },
       "blob-concurrency": { type: "string" },
       "per-registry": { type: "string" },
       "image-concurrency": { type: "string" },
     },
     strict: true,
   });
+  const quick = values.quick;
   const positive = (name: string, raw: string): number => {
     const n = Number(raw);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(raw)}`);
     return n;
   };
   const optional = (name: string, raw: string | undefined) => (raw === undefined ? undefined : positive(name, raw));
+  const scalingRaw = values.scaling ?? (quick ? "24,96" : "24,96,384");
   return {
     json: values.json,
+    render: values.render,
+    markdown: values.markdown,
     skipBig: values["skip-big"],
-    reps: positive("reps", values.reps),
-    bigMiB: positive("big-mib", values["big-mib"]),
-    blobConcurrency: optional("blob-concurrency", values["blob-concurrency"]),
-    perRegistry: optional("per-registry", values["per-registry"]),
-    imageConcurrency: optional("image-concurrency", values["image-concurrency"]),
+    reps: positive("reps", values.reps ?? (quick ? "3" : "5")),
+    bigMiB: positive("big-mib", values["big-mib"] ?? (quick ? "256" : "1024")),
+    cli: values.cli,
+    scaling: scalingRaw === "none" ? [] : scalingRaw.split(",").map((s) => positive("scaling", s.trim())),
+    scalingReps: positive("scaling-reps", values["scaling-reps"] ?? "3"),
+    startupReps: positive("startup-reps", values["startup-reps"] ?? (quick ? "5" : "10")),
+    concurrency: {
+      blobs: optional("blob-concurrency", values["blob-concurrency"]),
+      perRegistry: optional("per-registry", values["per-registry"]),
+      images: optional("image-concurrency", values["image-concurrency"]),
+    },
   };
 }
 
@@ -76,43 +106,19 @@ function log(message: string): void {
 }
 
 /** Where each tool puts a source repository in its target registry. */
-function targetRepository(tool: Tool, source: RunningRegistry, repository: string): string {
+function targetRepository(tool: ColdTool, source: RunningRegistry, repository: string): string {
   if (tool === "skopeo") return skopeoTargetRepository("mirror", repository);
   if (tool === "floor") return `mirror/${repository}`;
   return mirrorReference(parseReference(`${source.host}/${repository}`), { registry: "target.invalid", prefix: "mirror" }).repository;
 }
 
-/** Every tag at the target resolves to the source digest and every child manifest is there. */
-async function verifyTarget(tool: Tool, source: RunningRegistry, target: RunningRegistry, images: BenchImage[]): Promise<string[]> {
-  const client = new RegistryClient();
-  const problems: string[] = [];
-  try {
-    for (const { repository, tag, image } of images) {
-      const repo = targetRepository(tool, source, repository);
-      const ref = new Reference({ registry: target.host, repository: repo, tag });
-      try {
-        const got = await client.manifestGet(ref);
-        if (got.digest !== image.digest) problems.push(`${tool}: ${repo}:${tag} is ${got.digest}, the source has ${image.digest}`);
-        for (const child of flatten(image).manifests) {
-          if (child !== image && !(await client.manifestHead(ref.pinned(child.digest)))) problems.push(`${tool}: ${repo}@${child.digest} missing`);
-        }
-      } catch (err) {
-        problems.push(`${tool}: ${repo}:${tag}: ${(err as Error).message}`);
-      }
-    }
-  } finally {
-    await client.close();
-  }
-  return problems;
-}
-
-/** One basewarm run as a new process would do it: new client, new copier, nothing remembered. */
-async function basewarmCopy(options: Options, source: RunningRegistry, target: RunningRegistry, images: BenchImage[], wanted: CopyResult["status"]): Promise<void> {
-  const client = new RegistryClient(options.perRegistry === undefined ? {} : { perHostConcurrency: options.perRegistry });
+/** The engine inside this process, as a new process would start it: new client, new copier. */
+async function engineCopy(concurrency: Concurrency, source: RunningRegistry, target: RunningRegistry, images: BenchImage[], wanted: CopyResult["status"]): Promise<void> {
+  const client = new RegistryClient(concurrency.perRegistry === undefined ? {} : { perHostConcurrency: concurrency.perRegistry });
   const copier = new Copier({
     client,
-    ...(options.blobConcurrency === undefined ? {} : { blobConcurrency: options.blobConcurrency }),
-    ...(options.imageConcurrency === undefined ? {} : { imageConcurrency: options.imageConcurrency }),
+    ...(concurrency.blobs === undefined ? {} : { blobConcurrency: concurrency.blobs }),
+    ...(concurrency.images === undefined ? {} : { imageConcurrency: concurrency.images }),
   });
   let results: CopyResult[];
   try {
@@ -124,26 +130,7 @@ async function basewarmCopy(options: Options, source: RunningRegistry, target: R
     await client.close();
   }
   const bad = results.filter((r) => r.status !== wanted);
-  if (bad.length > 0) throw new Error(`basewarm: ${bad.length} image(s) not ${wanted}: ${bad.slice(0, 3).map((r) => `${r.source} ${r.status} ${r.error ?? ""}`).join("; ")}`);
-}
-
-/** Time a body and read what the source and the target registries served meanwhile. */
-async function measure(source: RunningRegistry, target: RunningRegistry, body: () => Promise<number | undefined>): Promise<Sample> {
-  const sourceMark = await logMark(source);
-  const targetMark = await logMark(target);
-  const started = performance.now();
-  const maxRssKiB = await body();
-  const seconds = (performance.now() - started) / 1000;
-  const fromSource = await entriesSince(source, sourceMark);
-  const atTarget = await entriesSince(target, targetMark);
-  return {
-    seconds,
-    bytesPulled: bytesServed(fromSource.filter((e) => e.method === "GET")),
-    sourceRequests: fromSource.length,
-    targetRequests: atTarget.length,
-    profile: { source: profile(fromSource), target: profile(atTarget) },
-    ...(maxRssKiB === undefined ? {} : { maxRssKiB }),
-  };
+  if (bad.length > 0) throw new Error(`engine: ${bad.length} image(s) not ${wanted}: ${bad.slice(0, 3).map((r) => `${r.source} ${r.status} ${r.error ?? ""}`).join("; ")}`);
 }
 
 /** The commit the engine was built from, and whether src/ had uncommitted changes. */
@@ -155,12 +142,27 @@ async function engineVersion(): Promise<string> {
   return `src at ${commit}${dirty ? " plus uncommitted changes in src/" : ""}`;
 }
 
+/** Round `rep` of a rotation: A,B,C then B,C,A then C,A,B … */
+function rotated<T>(items: readonly T[], rep: number): T[] {
+  return items.map((_, i) => items[(i + rep) % items.length] as T);
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  if (options.render) {
+    const saved = JSON.parse(await readFile(options.render, "utf8")) as BenchResults;
+    process.stdout.write(options.markdown ? renderMarkdown(saved) : renderReport(saved));
+    return;
+  }
   await run("skopeo", ["--version"]).catch(() => {
     throw new Error("skopeo is not installed or not on PATH; the benchmark compares against `skopeo sync` (Debian: apt-get install skopeo)");
   });
+  await access(options.cli).catch(() => {
+    throw new Error(`no CLI at ${options.cli}; run \`npm run build\` first or pass --cli PATH`);
+  });
   const benchStarted = performance.now();
+  // Before measuring: the checkout may move while the bench runs.
+  const engine = await engineVersion();
   const work = await mkdtemp(join(tmpdir(), "basewarm-bench-"));
   const registries = new Set<RunningRegistry>();
   const start = async () => {
@@ -175,6 +177,9 @@ async function main(): Promise<void> {
   };
 
   try {
+    log(`start-up: ${options.startupReps} rounds`);
+    const startup = await measureStartup(options.cli, options.startupReps, work);
+
     const set = makeSyntheticSet();
     const multiArch = set.images.filter((i) => i.image.children.length > 0).length;
     const docker = set.images.filter((i) => i.image.mediaType.includes("docker")).length;
@@ -185,59 +190,87 @@ async function main(): Promise<void> {
     const yaml = join(work, "sync.yaml");
     await writeSyncYaml(yaml, source.host, set.images);
 
-    const copy = (tool: Tool, target: RunningRegistry, wanted: CopyResult["status"]) => measure(source, target, async () => {
-      if (tool === "skopeo") return (await skopeoSync({ yaml, targetHost: target.host, prefix: "mirror", workDir: work })).maxRssKiB;
-      if (tool === "basewarm") await basewarmCopy(options, source, target, set.images, wanted);
+    // basewarm's command keeps a config and a state file per target, as a user's would.
+    const configs = new Map<RunningRegistry, string>();
+    const configFor = async (target: RunningRegistry): Promise<string> => {
+      let path = configs.get(target);
+      if (!path) {
+        path = join(work, `basewarm-${configs.size}.json`);
+        await writeMirrorConfig(path, { source, target, images: set.images, state: join(work, `state-${configs.size}.db`), concurrency: options.concurrency });
+        configs.set(target, path);
+      }
+      return path;
+    };
+    const copy = (tool: ColdTool, target: RunningRegistry, wanted: CopyResult["status"]): Promise<Sample> => measure(source, target, async () => {
+      if (tool === "skopeo") {
+        const r = await skopeoSync({ yaml, targetHost: target.host, prefix: "mirror", workDir: work });
+        return { inProcess: false, maxRssKiB: r.maxRssKiB, cpuSeconds: r.cpuSeconds };
+      }
+      if (tool === "basewarm") {
+        const r = await basewarmMirror({ cli: options.cli, config: await configFor(target), workDir: work, wanted });
+        return { inProcess: false, maxRssKiB: r.maxRssKiB, cpuSeconds: r.cpuSeconds };
+      }
+      if (tool === "engine") await engineCopy(options.concurrency, source, target, set.images, wanted);
       else await transferFloor(set.images, { sourceUrl: source.url, targetUrl: target.url, targetRepository: (r) => targetRepository("floor", source, r), streams: 8 });
-      return undefined;
+      return { inProcess: true };
     });
+    const requests = (s: Sample) => s.sourceRequests + s.targetRequests;
 
     // Cold copies: each into a fresh registry, in a rotating order so no tool always goes first.
-    const cold: BenchResults["cold"] = { basewarm: [], skopeo: [], floor: [] };
+    const cold: BenchResults["cold"] = { basewarm: [], engine: [], skopeo: [], floor: [] };
     const problems: string[] = [];
-    const kept: Partial<Record<Tool, RunningRegistry>> = {};
-    const tools: Tool[] = ["basewarm", "skopeo", "floor"];
+    const kept: Partial<Record<ColdTool, RunningRegistry>> = {};
+    const coldTools: ColdTool[] = ["basewarm", "skopeo", "floor", "engine"];
     for (let rep = 0; rep < options.reps; rep++) {
-      for (let i = 0; i < tools.length; i++) {
-        const tool = tools[(i + rep) % tools.length] as Tool;
+      for (const tool of rotated(coldTools, rep)) {
         const target = await start();
+        if (tool === "basewarm") await configFor(target);
         const sample = await copy(tool, target, "copied");
         cold[tool].push(sample);
-        log(`cold ${rep + 1}/${options.reps} ${tool.padEnd(8)} ${sample.seconds.toFixed(2)} s, ${sample.sourceRequests + sample.targetRequests} requests`);
-        problems.push(...(await verifyTarget(tool, source, target, set.images)));
+        log(`cold ${rep + 1}/${options.reps} ${tool.padEnd(8)} ${sample.seconds.toFixed(2)} s, ${requests(sample)} requests`);
+        problems.push(...(await verifyTarget(tool, target, set.images, (r) => targetRepository(tool, source, r))));
         await stop(kept[tool]);
         kept[tool] = target;
       }
     }
     await stop(kept.floor);
 
-    // No-op: the last targets again, with a new copier and client (no memory of the first run).
-    const noop: BenchResults["noop"] = { basewarm: [], skopeo: [] };
+    // No-op: the last targets again; the command with its state file, the engine with a new copier.
+    const noop: BenchResults["noop"] = { basewarm: [], engine: [], skopeo: [] };
+    const noopTools: NoopTool[] = ["basewarm", "skopeo", "engine"];
     for (let rep = 0; rep < options.reps; rep++) {
-      for (const tool of rep % 2 === 0 ? (["basewarm", "skopeo"] as const) : (["skopeo", "basewarm"] as const)) {
+      for (const tool of rotated(noopTools, rep)) {
         const sample = await copy(tool, kept[tool] as RunningRegistry, "unchanged");
         noop[tool].push(sample);
-        log(`no-op ${rep + 1}/${options.reps} ${tool.padEnd(8)} ${sample.seconds.toFixed(2)} s, ${sample.sourceRequests + sample.targetRequests} requests`);
+        log(`no-op ${rep + 1}/${options.reps} ${tool.padEnd(8)} ${sample.seconds.toFixed(2)} s, ${requests(sample)} requests`);
       }
     }
-    for (const tool of ["basewarm", "skopeo"] as const) problems.push(...(await verifyTarget(tool, source, kept[tool] as RunningRegistry, set.images)));
+    for (const tool of noopTools) problems.push(...(await verifyTarget(tool, kept[tool] as RunningRegistry, set.images, (r) => targetRepository(tool, source, r))));
     for (const r of [...registries]) await stop(r);
 
-    const big = options.skipBig ? undefined : await runBigBlob({ mib: options.bigMiB, blobConcurrency: options.blobConcurrency, perRegistry: options.perRegistry, log });
+    const scaling = options.scaling.length === 0
+      ? undefined
+      : await runScaling({ sizes: options.scaling, reps: options.scalingReps, cli: options.cli, workDir: work, concurrency: options.concurrency, start, stop, log });
+
+    const big = options.skipBig ? undefined : await runBigBlob({ mib: options.bigMiB, blobConcurrency: options.concurrency.blobs, perRegistry: options.concurrency.perRegistry, log });
 
     const results: BenchResults = {
-      engine: await engineVersion(),
+      date: new Date(Date.now() - (performance.now() - benchStarted)).toISOString(),
+      engine,
       cpus: availableParallelism(),
       node: process.version,
-      options: { reps: options.reps, blobConcurrency: options.blobConcurrency, perRegistry: options.perRegistry, imageConcurrency: options.imageConcurrency, bigMiB: options.bigMiB },
+      cli: relative(process.cwd(), options.cli) || options.cli,
+      options: { reps: options.reps, blobConcurrency: options.concurrency.blobs, perRegistry: options.concurrency.perRegistry, imageConcurrency: options.concurrency.images, bigMiB: options.bigMiB },
       set: { images: set.images.length, multiArch, docker, manifests: set.manifests, uniqueBlobs: set.uniqueBlobs, uniqueBytes: set.uniqueBytes },
       cold,
       noop,
+      startup,
+      scaling,
       problems,
       big,
       seconds: (performance.now() - benchStarted) / 1000,
     };
-    process.stdout.write(renderReport(results));
+    process.stdout.write(options.markdown ? renderMarkdown(results) : renderReport(results));
     if (options.json) await writeFile(options.json, JSON.stringify({ ...results, targets: targets(results) }, null, 2) + "\n");
   } finally {
     for (const r of [...registries]) await r.stop().catch(() => undefined);

@@ -1,5 +1,5 @@
 /**
- * The benchmark's image set: 24 tagged images over 3 shared "OS" bases (per architecture),
+ * The benchmark's image sets: by default 24 tagged images over 3 shared "OS" bases (per architecture),
  * each with 1–3 layers of its own; a third are multi-arch (amd64 + arm64), half use Docker v2
  * media types and half OCI. Layers are gzip streams (stored blocks) of a tar holding seeded
  * random bytes, so no tool is tempted to recompress them and every run has the same digests.
@@ -52,22 +52,27 @@ function archName(p: Platform): string {
   return [p.architecture, p.variant].filter(Boolean).join("-");
 }
 
-export function makeSyntheticSet(options: { count?: number; seed?: number } = {}): SyntheticSet {
+/**
+ * `layerScale` multiplies every layer size: 1 gives the bench's main set (3 MB layers on average),
+ * 1/64 the small images of the scaling run, where per-image overhead rather than bytes dominates.
+ */
+export function makeSyntheticSet(options: { count?: number; seed?: number; layerScale?: number } = {}): SyntheticSet {
   const count = options.count ?? 24;
+  const scale = options.layerScale ?? 1;
   const random = rng(options.seed ?? 20240611);
   const bases = new Map<string, RawLayer[]>();
   const baseFor = (os: string, platform: Platform): RawLayer[] => {
     const key = `${os}-${archName(platform)}`;
     let layers = bases.get(key);
     if (!layers) {
-      layers = (BASES[os] ?? []).map((mb, i) => rawLayer(`base-${key}-${i}`, mb * MB));
+      layers = (BASES[os] ?? []).map((mb, i) => rawLayer(`base-${key}-${i}`, Math.round(mb * MB * scale)));
       bases.set(key, layers);
     }
     return layers;
   };
   const ownLayers = (seed: string): RawLayer[] => {
     const n = 1 + Math.floor(random() * 3);
-    return Array.from({ length: n }, (_, i) => rawLayer(`${seed}-own-${i}`, Math.round((0.2 + random() * 2.4) * MB)));
+    return Array.from({ length: n }, (_, i) => rawLayer(`${seed}-own-${i}`, Math.round((0.2 + random() * 2.4) * MB * scale)));
   };
 
   // Exactly a third multi-arch, spread over the set by a seeded shuffle.
