@@ -2,7 +2,7 @@
  * The configuration file, validated once at the door with zod; the rest of the program gets
  * typed values. Unknown keys are errors (a typo must not silently disable a setting).
  */
-import cron from "node-cron";
+import { createRequire } from "node:module";
 import { z } from "zod";
 import { PLATFORM_SYNTAX, tryParsePlatform } from "../oci/index.js";
 import { isValidRegistryHost, referenceProblem, repositoryPathProblem } from "../reference/index.js";
@@ -27,6 +27,15 @@ const imageRef = z.string().superRefine(checkedBy(referenceProblem, "want an ima
  * (`registries.<host>.timeouts`) overrides single keys. Seconds may be fractional; undici checks
  * the headers and stall timers about once a second, so they end up to a second late.
  */
+/**
+ * node-cron is loaded only when a config has a schedule to check: every command reads the config,
+ * and most never schedule anything (measured: it is among the costliest imports at start-up).
+ */
+function cronIsValid(expression: string): boolean {
+  const cron = createRequire(import.meta.url)("node-cron") as { validate(expression: string): boolean };
+  return cron.validate(expression);
+}
+
 /**
  * Defaults that library code (the copier, the transport) also falls back to when used without a
  * config: written here once, imported there.
@@ -134,7 +143,7 @@ export const configSchema = z.strictObject({
     extraArgs: z.array(z.string()).default([]),
   }).prefault({}),
   schedule: z.strictObject({
-    cron: z.string().refine((c) => cron.validate(c), "not a valid cron expression (five or six fields, e.g. \"0 */6 * * *\")"),
+    cron: z.string().refine((c) => cronIsValid(c), "not a valid cron expression (five or six fields, e.g. \"0 */6 * * *\")"),
     /** Random delay before each scheduled run, so many instances do not hit a registry at once. */
     jitterSeconds: z.number().int().min(0).default(0),
     timezone: z.string().optional(),
