@@ -98,7 +98,9 @@ describe("buildx driver (stand-in)", () => {
   it("builds with docker buildx and the same cache flags, exporting only the cache", async () => {
     const { env, calls } = setup();
     const builder = createBuilder({ driver: "buildx", executable: STANDIN, env });
-    expect(await builder.version()).toBe("buildx v0.13.2");
+    // dockerd's embedded BuildKit says v0.0.0+unknown: the daemon's own version stands in.
+    expect(await builder.version()).toBe("buildx v0.13.2 / dockerd 26.1.5+dfsg1 (embedded BuildKit)");
+    expect(await createBuilder({ driver: "buildx", executable: STANDIN, env: { ...env, STANDIN_BUILDKIT_VERSION: "v0.13.2" } }).version()).toBe("buildx v0.13.2 / buildkit v0.13.2");
     expect((await builder.build(request)).ok).toBe(true);
     expect(calls().at(-1)!.args).toEqual([
       "buildx", "build",
@@ -112,5 +114,22 @@ describe("buildx driver (stand-in)", () => {
       "--output", "type=cacheonly",
       "/work/ctx",
     ]);
+  });
+});
+
+describe("cache probes with BuildKit clients (stand-in replaying a real daemon's rawjson progress)", () => {
+  it("buildctl: prunes the probe daemon, builds importing only the cache, and counts cached steps from the progress stream", async () => {
+    const { env, calls } = setup({ STANDIN_PROGRESS_FILE: resolve("test/builder/fixtures/buildkit-probe.rawjson.txt") });
+    const builder = createBuilder({ driver: "buildctl", executable: STANDIN, addr: "tcp://admin:1234", probeAddr: "tcp://probe:1234", env });
+    const probe = await builder.probe!(request);
+    const [prune, build] = calls().slice(-2).map((c) => c.args);
+    expect(prune).toEqual(["--addr", "tcp://probe:1234", "prune", "--all"]);
+    expect(build!.slice(0, 3)).toEqual(["--addr", "tcp://probe:1234", "build"]);
+    expect(build).not.toContain("--export-cache");
+    expect(build).toContain("--import-cache");
+    expect(build!.slice(-2)).toEqual(["--progress", "rawjson"]);
+    expect(probe.steps).toBeGreaterThan(0);
+    expect(probe.cachedSteps).toBe(probe.steps);
+    expect(probe.missed).toEqual([]);
   });
 });
