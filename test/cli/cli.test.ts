@@ -75,6 +75,22 @@ describe("basewarm CLI", () => {
       expect(again.stdout).toMatch(/^unchanged /);
     });
 
+    it("copy checks a destination digest against the source, prints one well-formed reference, and accepts docker://", async () => {
+      const image = makeImage({ seed: "cli-copy-digest", layers: [makeLayer("cli-copy-digest", 2000)] });
+      await pushImage(upstream().url, "lib/pinned", image, "1");
+      const wrong = `sha256:${"1".repeat(64)}`;
+      const refused = await basewarm(["copy", `${upstream().host}/lib/pinned:1`, `${mirror().host}/dig/pinned@${wrong}`]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^basewarm: destination .* names digest sha256:1{64}, but .*lib\/pinned:1 is sha256:[0-9a-f]{64}; drop the digest/);
+      expect(await fetch(`${mirror().url}/v2/dig/pinned/manifests/${image.digest}`, { method: "HEAD", headers: { accept: image.mediaType } }).then((r) => r.status)).toBe(404);
+
+      const right = await basewarm(["copy", `docker://${upstream().host}/lib/pinned:1`, `docker://${mirror().host}/dig/pinned@${image.digest}`]);
+      expect(right.code, right.stderr).toBe(0);
+      expect(right.stdout).toMatch(new RegExp(`^copied ${mirror().host}/dig/pinned@${image.digest}: `));
+      expect(right.stdout.match(/@sha256:/g)).toHaveLength(1);
+      expect(await fetch(`${mirror().url}/v2/dig/pinned/manifests/${image.digest}`, { method: "HEAD", headers: { accept: image.mediaType } }).then((r) => r.status)).toBe(200);
+    });
+
     it("mirror --json copies what it can, reports failures, exits 1, and records history", async () => {
       await pushImage(upstream().url, "lib/one", makeImage({ seed: "cli-one", layers: [makeLayer("cli-one", 3000)] }), "1");
       const dir = workspace({

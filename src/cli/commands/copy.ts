@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { BasewarmError } from "../../errors.js";
 import { collect } from "../args.js";
 import type { CliContext } from "../context.js";
 
@@ -18,8 +19,15 @@ export function registerCopy(program: Command, ctx: CliContext): void {
       const [{ Copier }, { parsePlatform }, { loadConfig, defaultSettings }, { parseReference }, { clientFor }, { formatBytes, progressReporter }] = await Promise.all([
         import("../../copy/index.js"), import("../../oci/index.js"), import("../../config/index.js"), import("../../reference/index.js"), import("../runtime.js"), import("../progress.js"),
       ]);
-      const source = parseReference(src);
-      const target = parseReference(dst);
+      // skopeo's transport prefix is accepted for the registry transport (the only one basewarm copies).
+      const withoutTransport = (ref: string) => ref.replace(/^docker:\/\//, "");
+      const source = parseReference(withoutTransport(src));
+      const requested = parseReference(withoutTransport(dst));
+      if (requested.digest !== undefined && source.digest !== undefined && requested.digest !== source.digest) {
+        throw new BasewarmError("USAGE", `destination ${dst} names digest ${requested.digest}, but the source is ${source.digest}; a copy keeps the digest: drop it from the destination`);
+      }
+      // A destination digest is checked against what the source resolves to (below) before anything is copied.
+      const target = requested;
       const platforms = (opts.platform ?? []).map(parsePlatform);
       const loaded = opts.config ? loadConfig(opts.config, { env: ctx.env }) : undefined;
       const concurrency = loaded?.config.concurrency ?? defaultSettings().concurrency;
@@ -28,6 +36,12 @@ export function registerCopy(program: Command, ctx: CliContext): void {
       const progress = progressReporter(process.stderr, 1, !opts.json);
       try {
         const copier = new Copier({ client, logger, blobConcurrency: concurrency.blobs, imageConcurrency: concurrency.images, onProgress: progress.onProgress });
+        if (requested.digest !== undefined && source.digest === undefined) {
+          const head = await client.manifestHead(source);
+          if (head && head.digest !== requested.digest) {
+            throw new BasewarmError("DIGEST_MISMATCH", `destination ${dst} names digest ${requested.digest}, but ${source.toString()} is ${head.digest}; drop the digest from the destination or copy the source by that digest`);
+          }
+        }
         const result = await copier.copyImage({
           source, target,
           ...(platforms.length ? { platforms } : {}),
@@ -41,7 +55,9 @@ export function registerCopy(program: Command, ctx: CliContext): void {
           ctx.io.stderr(`basewarm: copy ${result.source} → ${result.target} failed: ${result.error ?? "unknown error"}\n`);
         } else {
           const note = result.platformsFiltered ? " (platforms filtered: new index digest)" : "";
-          ctx.io.stdout(`${result.status} ${result.target}@${result.digest ?? "?"}${note}: ${formatBytes(result.bytes)} moved, ${result.blobs.copied} blobs copied, ${result.blobs.mounted} mounted, ${result.blobs.skipped} already there\n`);
+          const shown = parseReference(result.target, { defaultTag: false });
+          const ref = result.digest === null || shown.digest !== undefined ? shown.toString() : shown.withDigest(result.digest).toString();
+          ctx.io.stdout(`${result.status} ${ref}${note}: ${formatBytes(result.bytes)} moved, ${result.blobs.copied} blobs copied, ${result.blobs.mounted} mounted, ${result.blobs.skipped} already there\n`);
         }
         ctx.setExit(result.status === "failed" ? 1 : 0);
       } finally {
