@@ -171,6 +171,8 @@ export class Copier {
         result.status = "unchanged";
         result.digest = existing.digest;
         result.mediaType = existing.mediaType;
+        // Signatures and SBOMs attached upstream after the first copy still have to arrive.
+        if (request.referrers) result.referrers = await this.copyReferrers(sourceRepo, targetRepo, source.digest, stats);
         return;
       }
     }
@@ -201,6 +203,7 @@ export class Copier {
         result.status = "unchanged";
         result.digest = existing.digest;
         result.mediaType = existing.mediaType;
+        if (request.referrers && !filtered) result.referrers = await this.copyReferrers(sourceRepo, targetRepo, top.digest, stats);
         return;
       }
     }
