@@ -3,18 +3,10 @@ import { BasewarmError, isBasewarmError } from "../../src/errors.js";
 import { REDACTED, SecretRedactor, redactOpaque, redactPatterns } from "../../src/log/redact.js";
 import { DEFAULT_RETRY_POLICY, RetryLater, backoffDelay, withRetry, type RetryPolicy } from "../../src/registry/retry.js";
 import { describeOciErrors } from "../../src/registry/oci-errors.js";
+import { seededRandom } from "../../testkit/random.js";
 
-/** A seeded source (mulberry32): the same seed gives the same delays. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded source: the same seed gives the same delays. */
+const seeded = seededRandom;
 
 describe("backoff jitter", () => {
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 100, maxDelayMs: 1_000 };
