@@ -2,3 +2,4 @@ export * from "./registry-server.js";
 export * from "./token-issuer.js";
 export * from "./images.js";
 export * from "./random.js";
+export * from "./postgres.js";
