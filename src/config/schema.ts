@@ -4,6 +4,7 @@
  */
 import cron from "node-cron";
 import { z } from "zod";
+import { parseStateSetting } from "../state/setting.js";
 import { isValidRegistryHost, isValidRepositoryPath, tryParseReference } from "../reference/index.js";
 
 const platform = z.string().regex(/^[a-z0-9_.-]+\/[a-z0-9_.-]+(\/[a-z0-9_.-]+)?$/, "want os/arch[/variant], e.g. linux/amd64");
@@ -52,7 +53,18 @@ export const configSchema = z.strictObject({
     perRegistry: z.number().int().min(1).max(256).default(10),
     images: z.number().int().min(1).max(256).default(16),
   }).default({ blobs: 8, perRegistry: 10, images: 16 }),
-  state: z.string().min(1).default("basewarm.db"),
+  /**
+   * Where runs are recorded: a SQLite file (relative to the config; one host only, never on a
+   * network volume) or `postgres://user@host:port/database` for shards on several hosts, its
+   * password in PGPASSWORD or PGPASSWORD_FILE, never in the URL.
+   */
+  state: z.string().min(1).default("basewarm.db").superRefine((value, ctx) => {
+    try {
+      parseStateSetting(value, "/");
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message.replace(/^state: /, "") });
+    }
+  }),
   catalog: z.array(catalogEntry).default([]),
   images: z.array(imageEntry).default([]),
   mirror: z.strictObject({

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/load.js";
 import { isBasewarmError } from "../../src/errors.js";
 import { openStateStore, parseStateSetting, type StateStore } from "../../src/state/index.js";
 import { PG_MIGRATIONS, applyPgMigrations } from "../../src/state/postgres-migrations.js";
@@ -58,6 +59,21 @@ describe("state setting", () => {
     expect(message).toMatch(/^state: /);
     expect(message).not.toContain("hunter2");
     expect(message).not.toContain("\n");
+  });
+});
+
+describe("state setting in the config", () => {
+  it("is checked when the config loads, naming the line and never the password", () => {
+    const text = "target: { registry: 127.0.0.1:5000 }\nstate: postgres://warm:hunter2-secret@db/basewarm\n";
+    let caught: unknown;
+    try {
+      parseConfig(text, "/etc/basewarm.yaml");
+    } catch (err) {
+      caught = err;
+    }
+    expect(isBasewarmError(caught, "CONFIG_INVALID")).toBe(true);
+    expect((caught as Error).message).toBe("/etc/basewarm.yaml:2: state: the postgres:// URL carries a password; remove it from the config and set PGPASSWORD or PGPASSWORD_FILE instead");
+    expect(parseConfig("target: { registry: 127.0.0.1:5000 }\nstate: postgres://warm@db/basewarm\n", "/etc/basewarm.yaml").config.state).toBe("postgres://warm@db/basewarm");
   });
 });
 
