@@ -4,7 +4,8 @@
  *   node dist/bench/big-copy.js SOURCE_REF TARGET_HOST [BLOB_CONCURRENCY|default] [PER_REGISTRY|default]
  */
 import { readFileSync } from "node:fs";
-import { Copier, targetReference } from "../src/copy/index.js";
+import { Copier } from "../src/copy/index.js";
+import { mirrorReference } from "../src/naming/index.js";
 import { parseReference } from "../src/reference/index.js";
 import { RegistryClient } from "../src/registry/index.js";
 
@@ -45,7 +46,7 @@ async function main(argv: string[]): Promise<void> {
   const copier = new Copier({ client, ...(blobConcurrency === undefined ? {} : { blobConcurrency }) });
   const source = parseReference(sourceRef);
   const started = performance.now();
-  const result = await copier.copyImage({ source, target: targetReference(source, { registry: targetHost, prefix: "mirror" }) });
+  const result = await copier.copyImage({ source, target: mirrorReference(source, { registry: targetHost, prefix: "mirror" }) });
   const seconds = (performance.now() - started) / 1000;
   await client.close();
   const report: BigCopyReport = {

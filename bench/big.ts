@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { targetReference } from "../src/copy/index.js";
+import { mirrorReference } from "../src/naming/index.js";
 import { parseReference, Reference } from "../src/reference/index.js";
 import { RegistryClient } from "../src/registry/index.js";
 import { MT, sha256, startRegistry, type RunningRegistry } from "../testkit/index.js";
@@ -76,7 +76,7 @@ export async function runBigBlob(options: { mib: number; blobConcurrency: number
     target = await startRegistry();
     options.log("big blob: copying in a child process");
     const report = await runChild([`${source.host}/${big.repository}:${big.tag}`, target.host, String(options.blobConcurrency ?? "default"), String(options.perRegistry ?? "default")]);
-    const targetRepo = targetReference(parseReference(`${source.host}/${big.repository}`), { registry: target.host, prefix: "mirror" }).repository;
+    const targetRepo = mirrorReference(parseReference(`${source.host}/${big.repository}`), { registry: target.host, prefix: "mirror" }).repository;
     const client = new RegistryClient();
     try {
       const head = await client.manifestHead(new Reference({ registry: target.host, repository: targetRepo, tag: big.tag }));

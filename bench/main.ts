@@ -13,7 +13,8 @@ import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
-import { Copier, targetReference, type CopyResult } from "../src/copy/index.js";
+import { Copier, type CopyResult } from "../src/copy/index.js";
+import { mirrorReference } from "../src/naming/index.js";
 import { parseReference, Reference } from "../src/reference/index.js";
 import { RegistryClient } from "../src/registry/index.js";
 import { flatten, startRegistry, type RunningRegistry } from "../testkit/index.js";
@@ -78,7 +79,7 @@ function log(message: string): void {
 function targetRepository(tool: Tool, source: RunningRegistry, repository: string): string {
   if (tool === "skopeo") return skopeoTargetRepository("mirror", repository);
   if (tool === "floor") return `mirror/${repository}`;
-  return targetReference(parseReference(`${source.host}/${repository}`), { registry: "target.invalid", prefix: "mirror" }).repository;
+  return mirrorReference(parseReference(`${source.host}/${repository}`), { registry: "target.invalid", prefix: "mirror" }).repository;
 }
 
 /** Every tag at the target resolves to the source digest and every child manifest is there. */
@@ -117,7 +118,7 @@ async function basewarmCopy(options: Options, source: RunningRegistry, target: R
   try {
     results = await copier.copyAll(images.map((i) => {
       const src = parseReference(`${source.host}/${i.repository}:${i.tag}`);
-      return { source: src, target: targetReference(src, { registry: target.host, prefix: "mirror" }) };
+      return { source: src, target: mirrorReference(src, { registry: target.host, prefix: "mirror" }) };
     }));
   } finally {
     await client.close();

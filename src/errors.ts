@@ -7,6 +7,7 @@ export type ErrorCode =
   | "CONFIG_INVALID"
   | "DOCKERFILE_INVALID"
   | "FILE_NOT_FOUND"
+  | "FILE_UNREADABLE"
   | "AUTH_DENIED"
   | "AUTH_FAILED"
   | "NOT_FOUND"
@@ -46,4 +47,17 @@ export function isBasewarmError(err: unknown, code?: ErrorCode): err is Basewarm
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message.split("\n")[0] ?? err.message;
   return String(err);
+}
+
+/** Exit statuses: 0 ok, 1 the work had failures, 2 usage or input errors, 3 the run lock is held. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, locked: 3 } as const;
+
+/** Codes a user causes with their input (config, arguments, files): exit 2, nothing was attempted. */
+const USER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set(["CONFIG_INVALID", "USAGE", "REF_INVALID", "DOCKERFILE_INVALID", "FILE_NOT_FOUND", "FILE_UNREADABLE"]);
+
+/** The process exit status for an error that ended a command. */
+export function exitCodeFor(err: unknown): number {
+  if (!(err instanceof BasewarmError)) return EXIT.failed;
+  if (err.code === "LOCKED") return EXIT.locked;
+  return USER_ERROR_CODES.has(err.code) ? EXIT.usage : EXIT.failed;
 }

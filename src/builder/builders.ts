@@ -3,10 +3,11 @@
  * needs to build and export the cache to the mirror; credentials travel in an auth file
  * (buildah --authfile, DOCKER_CONFIG for BuildKit clients), never on the command line.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { BasewarmError } from "../errors.js";
+import type { Reference } from "../reference/index.js";
 import { errorLine, runProcess, spawnError, type ProcessResult } from "./process.js";
 
 export type BuilderDriver = "buildah" | "buildctl" | "buildx" | "none";
@@ -20,8 +21,8 @@ export interface BuilderConfig {
   storageRoot?: string;
   extraArgs?: string[];
   timeoutMs?: number;
-  /** Environment for the builder process (PATH etc.); the CLI passes its own. */
-  env?: Record<string, string | undefined>;
+  /** Environment for the builder process (PATH, HOME...): given by the composition root, never read here. */
+  env: Record<string, string | undefined>;
 }
 
 export interface BuildRequest {
@@ -31,8 +32,8 @@ export interface BuildRequest {
   buildArgs: Record<string, string>;
   target?: string;
   platforms: string[];
-  /** Cache repository in the mirror, e.g. `mirror.local:5000/cache/api`. */
-  cacheRef: string;
+  /** Cache repository in the mirror (no tag), e.g. `mirror.local:5000/cache/api`. */
+  cache: Reference;
   signal?: AbortSignal;
 }
 
@@ -61,16 +62,13 @@ export interface Builder {
 /** BuildKit caches live under one tag of the cache repository; buildah uses one tag per step. */
 export const BUILDKIT_CACHE_TAG = "buildcache";
 
-export function cacheTag(cacheRef: string): string {
-  return `${cacheRef}:${BUILDKIT_CACHE_TAG}`;
+/** The one BuildKit cache manifest of a cache repository. */
+export function buildkitCacheReference(cache: Reference): Reference {
+  return cache.withTag(BUILDKIT_CACHE_TAG);
 }
 
-function registryOf(ref: string): string {
-  return ref.split("/")[0] ?? ref;
-}
-
-function isInsecure(config: BuilderConfig, ref: string): boolean {
-  return (config.insecureRegistries ?? []).includes(registryOf(ref));
+function isInsecure(config: BuilderConfig, ref: Reference): boolean {
+  return (config.insecureRegistries ?? []).includes(ref.registry);
 }
 
 function buildResult(result: ProcessResult, started: number, command: string[], what: string): BuildResult {
@@ -112,8 +110,25 @@ class BuildahBuilder implements Builder {
     this.program = config.executable ?? "buildah";
   }
 
-  private env(): Record<string, string | undefined> {
-    return { ...(this.config.env ?? process.env), STORAGE_DRIVER: "vfs", BUILDAH_ISOLATION: "chroot" };
+  private env(registriesConf?: string): Record<string, string | undefined> {
+    return {
+      ...this.config.env, STORAGE_DRIVER: "vfs", BUILDAH_ISOLATION: "chroot",
+      ...(registriesConf === undefined ? {} : { CONTAINERS_REGISTRIES_CONF: registriesConf }),
+    };
+  }
+
+  /**
+   * Plain HTTP only for the registries configured insecure: buildah's `--tls-verify=false` would
+   * drop TLS for every registry of the build, so each insecure host gets its own entry in a
+   * private registries.conf instead.
+   */
+  private registriesConf(dir: string): string | undefined {
+    const hosts = this.config.insecureRegistries ?? [];
+    if (hosts.length === 0) return undefined;
+    const path = join(dir, "registries.conf");
+    const entries = hosts.map((host) => `[[registry]]\nlocation = ${JSON.stringify(host)}\ninsecure = true\n`);
+    writeFileSync(path, entries.join("\n"));
+    return path;
   }
 
   async version(): Promise<string> {
@@ -129,16 +144,14 @@ class BuildahBuilder implements Builder {
   }
 
   command(request: BuildRequest, root: string, runroot: string): string[] {
-    const insecure = isInsecure(this.config, request.cacheRef) || (this.config.insecureRegistries ?? []).length > 0;
     return [
       this.program, "--root", root, "--runroot", runroot, "--storage-driver", "vfs",
       "build", "--layers", "--isolation", "chroot",
-      "--cache-to", request.cacheRef, "--cache-from", request.cacheRef,
+      "--cache-to", request.cache.toString(), "--cache-from", request.cache.toString(),
       "-f", request.dockerfile,
       ...Object.entries(request.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
       ...(request.target ? ["--target", request.target] : []),
       ...(request.platforms.length ? ["--platform", request.platforms.join(",")] : []),
-      ...(insecure ? ["--tls-verify=false"] : []),
       ...(this.config.authFile ? ["--authfile", this.config.authFile] : []),
       ...(this.config.extraArgs ?? []),
       request.context,
@@ -151,7 +164,7 @@ class BuildahBuilder implements Builder {
     const command = this.command(request, join(dir, "root"), join(dir, "runroot"));
     try {
       const result = await runProcess(command, {
-        env: this.env(), keepAll, tailLines: 60,
+        env: this.env(this.registriesConf(dir)), keepAll, tailLines: 60,
         ...(request.signal ? { signal: request.signal } : {}),
         ...(this.config.timeoutMs ? { timeoutMs: this.config.timeoutMs } : {}),
       });
@@ -214,17 +227,18 @@ function parseVersion(text: string): { major: number; minor: number; patch: numb
 }
 
 /** The registry cache flags BuildKit needs so a fresh builder can use the cache (see DESIGN.md). */
-export function cacheFlags(cacheRef: string, insecure: boolean): { exportCache: string; importCache: string } {
+export function cacheFlags(cache: Reference, insecure: boolean): { exportCache: string; importCache: string } {
   const tls = insecure ? ",registry.insecure=true" : "";
+  const ref = buildkitCacheReference(cache).toString();
   return {
-    exportCache: `type=registry,ref=${cacheTag(cacheRef)},mode=max,image-manifest=true,oci-mediatypes=true${tls}`,
-    importCache: `type=registry,ref=${cacheTag(cacheRef)}${tls}`,
+    exportCache: `type=registry,ref=${ref},mode=max,image-manifest=true,oci-mediatypes=true${tls}`,
+    importCache: `type=registry,ref=${ref}${tls}`,
   };
 }
 
 /** BuildKit clients read registry credentials from DOCKER_CONFIG: point it at the auth file's dir. */
 function buildkitClientEnv(config: BuilderConfig): Record<string, string | undefined> {
-  const env = { ...(config.env ?? process.env) };
+  const env = { ...config.env };
   if (config.authFile) env["DOCKER_CONFIG"] = dirname(config.authFile);
   return env;
 }
@@ -278,7 +292,7 @@ class BuildctlBuilder implements Builder {
   }
 
   command(request: BuildRequest): string[] {
-    const flags = cacheFlags(request.cacheRef, isInsecure(this.config, request.cacheRef));
+    const flags = cacheFlags(request.cache, isInsecure(this.config, request.cache));
     return [
       this.program, ...this.addr(), "build",
       "--frontend", "dockerfile.v0",
@@ -326,7 +340,7 @@ class BuildxBuilder implements Builder {
   }
 
   command(request: BuildRequest): string[] {
-    const flags = cacheFlags(request.cacheRef, isInsecure(this.config, request.cacheRef));
+    const flags = cacheFlags(request.cache, isInsecure(this.config, request.cache));
     return [
       this.program, "buildx", "build",
       "--file", request.dockerfile,

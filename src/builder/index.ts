@@ -1,1 +1,2 @@
-export { createBuilder, cacheTag, BUILDKIT_CACHE_TAG, cacheFlags, countCachedSteps, type Builder, type BuilderConfig, type BuilderDriver, type BuildRequest, type BuildResult, type ProbeResult } from "./builders.js";
+export { createBuilder, buildkitCacheReference, BUILDKIT_CACHE_TAG, cacheFlags, countCachedSteps, type Builder, type BuilderConfig, type BuilderDriver, type BuildRequest, type BuildResult, type ProbeResult } from "./builders.js";
+export { setUpBuilder, type BuildSettings, type BuilderContext, type BuilderSetup } from "./setup.js";

@@ -17,7 +17,8 @@ export interface ProcessResult {
 }
 
 export interface RunOptions {
-  env?: Record<string, string | undefined>;
+  /** The builder's whole environment: passed in by the caller, never taken from this process. */
+  env: Record<string, string | undefined>;
   cwd?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
@@ -26,13 +27,13 @@ export interface RunOptions {
 }
 
 /** Spawn `argv`; reject only when the executable cannot be started (ENOENT and the like). */
-export function runProcess(argv: string[], options: RunOptions = {}): Promise<ProcessResult> {
+export function runProcess(argv: string[], options: RunOptions): Promise<ProcessResult> {
   const [program, ...args] = argv;
   if (!program) throw new BasewarmError("USAGE", "empty builder command");
   const tailLines = options.tailLines ?? 50;
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, {
-      env: (options.env ?? process.env) as NodeJS.ProcessEnv,
+      env: options.env as NodeJS.ProcessEnv,
       cwd: options.cwd,
       stdio: ["ignore", "pipe", "pipe"],
       detached: true, // own process group, so an abort kills the builder's children too

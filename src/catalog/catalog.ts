@@ -2,13 +2,33 @@
  * The catalog: which Dockerfiles basewarm keeps warm and which extra images it mirrors, turned
  * into the deduplicated set of source references with every place that uses them.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { basename, dirname, relative, sep } from "node:path";
-import { resolvePath, type LoadedConfig } from "../config/index.js";
+import { existsSync, statSync } from "node:fs";
+import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import type { CatalogEntryConfig, ImageEntryConfig } from "../config/index.js";
 import { BasewarmError, errorMessage, type ErrorCode } from "../errors.js";
 import { extractImages, type ImageUse } from "../dockerfile/index.js";
+import { cacheReference, type MirrorTarget } from "../naming/index.js";
 import { parseReference, type Reference } from "../reference/index.js";
 import { globFiles, hasGlob } from "./glob.js";
+
+/** What the catalog is made from: the config's typed entries, where they are, and how to read a file. */
+export interface CatalogSource {
+  /** The config file, for messages: `<file>: catalog[2]`. */
+  origin: string;
+  /** Directory that relative paths in the entries are resolved against. */
+  dir: string;
+  entries: CatalogEntryConfig[];
+  images: ImageEntryConfig[];
+  target: MirrorTarget;
+  /** `mirror.platforms`: what to copy of each image unless an image entry says otherwise. */
+  platforms: string[];
+  /** Reads a Dockerfile (size-capped, regular files only); throws BasewarmError. */
+  readFile: (path: string) => Uint8Array;
+}
+
+function resolvePath(dir: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(dir, path);
+}
 
 export interface CatalogEntry {
   name: string;
@@ -18,8 +38,8 @@ export interface CatalogEntry {
   buildArgs: Record<string, string>;
   target?: string;
   platforms: string[];
-  /** Cache repository in the mirror (without registry), e.g. `cache/api`. */
-  cacheRepository: string;
+  /** Cache repository in the mirror (no tag), e.g. `mirror:5000/cache/api`. */
+  cache: Reference;
   build: boolean;
   /** Where in the config this entry came from, for messages: `catalog[2]`. */
   origin: string;
@@ -62,14 +82,21 @@ function entryName(configDir: string, dockerfile: string): string {
 }
 
 /** Expand the config's catalog into concrete entries (globs resolved); problems are collected. */
-export function expandCatalog(loaded: LoadedConfig): { entries: CatalogEntry[]; problems: CatalogProblem[] } {
-  const { config, dir } = loaded;
+export function expandCatalog(source: CatalogSource): { entries: CatalogEntry[]; problems: CatalogProblem[] } {
+  const { dir } = source;
   const entries: CatalogEntry[] = [];
   const problems: CatalogProblem[] = [];
   const names = new Set<string>();
-  config.catalog.forEach((item, index) => {
-    const origin = `${loaded.path}: catalog[${index}]`;
-    const files = hasGlob(item.dockerfile) ? globFiles(dir, item.dockerfile) : [resolvePath(dir, item.dockerfile)];
+  source.entries.forEach((item, index) => {
+    const origin = `${source.origin}: catalog[${index}]`;
+    let files: string[];
+    if (hasGlob(item.dockerfile)) {
+      const found = globFiles(dir, item.dockerfile);
+      files = found.files;
+      for (const skipped of found.skipped) problems.push({ origin, code: "FILE_UNREADABLE", message: `${origin}.dockerfile: ${skipped}` });
+    } else {
+      files = [resolvePath(dir, item.dockerfile)];
+    }
     if (files.length === 0) {
       problems.push({ origin, code: "FILE_NOT_FOUND", message: `${origin}.dockerfile: no file matches ${JSON.stringify(item.dockerfile)} (relative to ${dir})` });
       return;
@@ -90,6 +117,13 @@ export function expandCatalog(loaded: LoadedConfig): { entries: CatalogEntry[]; 
         problems.push({ origin, entry: name, code: "FILE_NOT_FOUND", message: `${origin}.context: ${context} is not a directory` });
         continue;
       }
+      let cache: Reference;
+      try {
+        cache = cacheReference(item.cache ?? name, source.target);
+      } catch (err) {
+        problems.push({ origin, entry: name, code: "CONFIG_INVALID", message: `${origin}.cache: ${errorMessage(err)}` });
+        continue;
+      }
       entries.push({
         name,
         dockerfile: file,
@@ -97,7 +131,7 @@ export function expandCatalog(loaded: LoadedConfig): { entries: CatalogEntry[]; 
         buildArgs: item.buildArgs,
         ...(item.target === undefined ? {} : { target: item.target }),
         platforms: item.platforms,
-        cacheRepository: [config.target.cachePrefix, item.cache ?? name].filter(Boolean).join("/"),
+        cache,
         build: item.build,
         origin,
       });
@@ -107,8 +141,8 @@ export function expandCatalog(loaded: LoadedConfig): { entries: CatalogEntry[]; 
 }
 
 /** The images one entry's Dockerfile pulls, over all of the entry's platforms. */
-export function entryImageUses(entry: CatalogEntry, content?: string | Uint8Array): ImageUse[] {
-  const bytes = content ?? readFileSync(entry.dockerfile);
+export function entryImageUses(entry: CatalogEntry, content: string | Uint8Array): ImageUse[] {
+  const bytes = content;
   const platforms = entry.platforms.length > 0 ? entry.platforms : [undefined];
   const seen = new Set<string>();
   const out: ImageUse[] = [];
@@ -129,8 +163,8 @@ export function entryImageUses(entry: CatalogEntry, content?: string | Uint8Arra
   return out;
 }
 
-export function loadCatalog(loaded: LoadedConfig): Catalog {
-  const { entries, problems } = expandCatalog(loaded);
+export function loadCatalog(source: CatalogSource): Catalog {
+  const { entries, problems } = expandCatalog(source);
   const images = new Map<string, ImageNeed>();
   const entryImages = new Map<string, ImageUse[]>();
   const need = (reference: Reference, platforms: string[], site: ImageUseSite) => {
@@ -145,11 +179,11 @@ export function loadCatalog(loaded: LoadedConfig): Catalog {
     }
     item.sites.push(site);
   };
-  const globalPlatforms = loaded.config.mirror.platforms;
+  const globalPlatforms = source.platforms;
   const usable: CatalogEntry[] = [];
   for (const entry of entries) {
     try {
-      const uses = entryImageUses(entry);
+      const uses = entryImageUses(entry, source.readFile(entry.dockerfile));
       entryImages.set(entry.name, uses);
       for (const use of uses) {
         need(use.reference, globalPlatforms, {
@@ -163,7 +197,7 @@ export function loadCatalog(loaded: LoadedConfig): Catalog {
       problems.push({ origin: entry.origin, entry: entry.name, code: err instanceof BasewarmError ? err.code : "DOCKERFILE_INVALID", message: errorMessage(err) });
     }
   }
-  loaded.config.images.forEach((item, index) => {
+  source.images.forEach((item, index) => {
     const ref = typeof item === "string" ? item : item.ref;
     const platforms = typeof item === "string" ? globalPlatforms : (item.platforms ?? globalPlatforms);
     need(parseReference(ref), platforms, { kind: "config", origin: `images[${index}]` });

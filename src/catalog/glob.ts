@@ -2,7 +2,7 @@
  * Minimal glob for catalog paths: `*`, `?`, `**` and `{a,b}` over one directory tree.
  * Hand-written because Node 20 (still supported) has no fs.glob and the catalog needs only this.
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, realpathSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 
 export function hasGlob(pattern: string): boolean {
@@ -38,29 +38,65 @@ function toRegExp(pattern: string): RegExp {
   return new RegExp(`^${out}$`);
 }
 
-/** Files under `dir` matching `pattern` (relative, `/`-separated), sorted; skips node_modules and dot-dirs. */
-export function globFiles(dir: string, pattern: string): string[] {
+export interface GlobResult {
+  /** Matching files, sorted. */
+  files: string[];
+  /** Folders that could not be read and symlink loops, as one-line reasons: never skipped silently. */
+  skipped: string[];
+}
+
+/**
+ * Files under `dir` matching `pattern` (relative, `/`-separated); skips node_modules and dot-dirs.
+ * Symlinked files and folders are followed (as a build context would see them), each real folder
+ * once, so a link back up the tree cannot loop.
+ */
+export function globFiles(dir: string, pattern: string): GlobResult {
   const re = toRegExp(pattern);
-  const out: string[] = [];
+  const files: string[] = [];
+  const skipped: string[] = [];
+  const visited = new Set<string>();
   const walk = (current: string, depth: number) => {
-    if (depth > 32) return;
-    let entries;
-    try {
-      entries = readdirSync(current, { withFileTypes: true });
-    } catch {
+    if (depth > 32) {
+      skipped.push(`${current}: more than 32 folders deep; not searched`);
       return;
     }
+    let real: string;
+    let entries;
+    try {
+      real = realpathSync(current);
+      entries = readdirSync(current, { withFileTypes: true });
+    } catch (err) {
+      skipped.push(`cannot read folder ${current} (${(err as { code?: string }).code ?? (err as Error).message}); check its permissions`);
+      return;
+    }
+    if (visited.has(real)) {
+      skipped.push(`${current} is a symlink loop (it leads back to ${real}); not searched twice`);
+      return;
+    }
+    visited.add(real);
     for (const entry of entries) {
       const full = join(current, entry.name);
-      if (entry.isDirectory()) {
+      let isDirectory = entry.isDirectory();
+      let isFile = entry.isFile();
+      if (entry.isSymbolicLink()) {
+        try {
+          const target = statSync(full);
+          isDirectory = target.isDirectory();
+          isFile = target.isFile();
+        } catch (err) {
+          skipped.push(`${full} is a broken symlink (${(err as { code?: string }).code ?? "unreadable"})`);
+          continue;
+        }
+      }
+      if (isDirectory) {
         if (entry.name === "node_modules" || entry.name.startsWith(".")) continue;
         walk(full, depth + 1);
-      } else if (entry.isFile()) {
+      } else if (isFile) {
         const rel = relative(dir, full).split(sep).join("/");
-        if (re.test(rel)) out.push(full);
+        if (re.test(rel)) files.push(full);
       }
     }
   };
   walk(dir, 0);
-  return out.sort();
+  return { files: files.sort(), skipped };
 }

@@ -10,6 +10,7 @@ export interface CliContext {
   io: CliIo;
   env: Record<string, string | undefined>;
   debug: boolean;
-  logger: (level?: string) => Logger;
+  /** Loaded on first use, so commands that log nothing never load the logger. */
+  logger: (level?: string) => Promise<Logger>;
   setExit: (code: number) => void;
 }

@@ -1,33 +1,43 @@
 import { Command, CommanderError } from "commander";
-import { BasewarmError, errorMessage } from "../errors.js";
+import { EXIT, errorMessage, exitCodeFor } from "../errors.js";
 import { registerCopy } from "./commands/copy.js";
-import { registerDockerfileCommands } from "./commands/dockerfile.js";
+import { registerHistory } from "./commands/history.js";
 import { registerMirror } from "./commands/mirror.js";
-import { registerWarmCommands } from "./commands/warm.js";
+import { registerPlan } from "./commands/plan.js";
+import { registerRefs } from "./commands/refs.js";
+import { registerRewrite } from "./commands/rewrite.js";
+import { registerRun } from "./commands/run.js";
+import { registerServe } from "./commands/serve.js";
+import { registerStatus } from "./commands/status.js";
 import type { CliContext, CliIo } from "./context.js";
-import { loggerFor } from "./runtime.js";
-
-/** Exit statuses: 0 ok, 1 the work had failures, 2 usage or input errors. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+import { basewarmVersion } from "./version.js";
 
 const defaultIo: CliIo = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
 };
 
+/** Commands register their options here; each loads the core modules it needs only when it runs. */
 export function buildProgram(ctx: CliContext): Command {
   const { io } = ctx;
   const program = new Command();
   program
     .name("basewarm")
     .description("Keep base images mirrored and a global BuildKit cache warm in a registry you control.")
+    .version(basewarmVersion(), "-V, --version", "print basewarm's version")
     .option("--debug", "print stack traces and debug logs")
     .exitOverride()
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-  registerCopy(program, ctx);
+  registerRun(program, ctx);
+  registerServe(program, ctx);
   registerMirror(program, ctx);
-  registerWarmCommands(program, ctx);
-  registerDockerfileCommands(program, ctx);
+  registerCopy(program, ctx);
+  registerRefs(program, ctx);
+  registerRewrite(program, ctx);
+  registerPlan(program, ctx);
+  registerStatus(program, ctx);
+  registerHistory(program, ctx);
   return program;
 }
 
@@ -38,7 +48,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo, env: Record<
     io,
     env,
     debug,
-    logger: (level) => loggerFor(level, debug),
+    logger: async (level) => (await import("./logging.js")).loggerFor(level, debug),
     setExit: (code) => {
       exitCode = code;
     },
@@ -54,7 +64,6 @@ export async function runCli(argv: string[], io: CliIo = defaultIo, env: Record<
     }
     if (debug && err instanceof Error) io.stderr(`${err.stack ?? err.message}\n`);
     io.stderr(`basewarm: ${errorMessage(err)}\n`);
-    if (err instanceof BasewarmError) return err.code === "CONFIG_INVALID" || err.code === "USAGE" || err.code === "REF_INVALID" || err.code === "DOCKERFILE_INVALID" || err.code === "FILE_NOT_FOUND" ? EXIT.usage : EXIT.failed;
-    return EXIT.failed;
+    return exitCodeFor(err);
   }
 }

@@ -1,28 +1,24 @@
 /**
- * The composition root for commands: builds the registry client, state store and logger from
- * the validated config and the process environment. Nothing below the CLI reads env or files.
+ * The composition root for commands: builds the registry client, the state store, the builder and
+ * the logger from the validated config and the environment the CLI was given. Nothing below the
+ * CLI reads environment variables or files on its own.
  */
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { resolvePath, type LoadedConfig } from "../config/index.js";
-import { createLogger, type Logger } from "../log/index.js";
-import { RegistryClient, chainCredentials, configCredentials, dockerConfigCredentials, spawnHelperRunner, type CredentialSource } from "../registry/index.js";
+import { setUpBuilder, type BuilderSetup } from "../builder/index.js";
+import { defaultSettings, resolvePath, type LoadedConfig } from "../config/index.js";
+import type { Logger } from "../log/index.js";
+import { RegistryClient, chainCredentials, configCredentials, dockerConfigCredentials, isLoopbackHost, spawnHelperRunner, type CredentialSource } from "../registry/index.js";
+import { StateStore } from "../state/index.js";
 
-export interface Environment {
-  env: Record<string, string | undefined>;
-  debug: boolean;
-}
+export type Env = Record<string, string | undefined>;
 
-export function loggerFor(level: string | undefined, debug: boolean): Logger {
-  return createLogger({ level: debug ? "debug" : (level ?? "warn") });
-}
-
-export function dockerConfigPath(loaded: LoadedConfig | undefined, env: Record<string, string | undefined>): string {
+export function dockerConfigPath(loaded: LoadedConfig | undefined, env: Env): string {
   if (loaded?.config.dockerConfig) return resolvePath(loaded.dir, loaded.config.dockerConfig);
   return join(env["DOCKER_CONFIG"] ?? join(env["HOME"] ?? homedir(), ".docker"), "config.json");
 }
 
-export function credentialsFor(loaded: LoadedConfig | undefined, env: Record<string, string | undefined>): CredentialSource {
+export function credentialsFor(loaded: LoadedConfig | undefined, env: Env): CredentialSource {
   const entries: Record<string, { username?: string; password?: string; credentialHelper?: string }> = {};
   for (const [host, entry] of Object.entries(loaded?.config.registries ?? {})) {
     const password = loaded?.secrets[host];
@@ -37,15 +33,39 @@ export function credentialsFor(loaded: LoadedConfig | undefined, env: Record<str
   return chainCredentials(configCredentials(entries, { helperRunner }), dockerConfigCredentials({ configPath: dockerConfigPath(loaded, env), helperRunner }));
 }
 
-export function clientFor(loaded: LoadedConfig | undefined, env: Record<string, string | undefined>, logger: Logger, extraInsecure: string[] = []): RegistryClient {
+export function clientFor(loaded: LoadedConfig | undefined, env: Env, logger: Logger, extraInsecure: string[] = []): RegistryClient {
   const insecure = [
     ...Object.entries(loaded?.config.registries ?? {}).filter(([, e]) => e.insecure).map(([host]) => host),
     ...extraInsecure,
   ];
+  const concurrency = loaded?.config.concurrency ?? defaultSettings().concurrency;
   return new RegistryClient({
     credentials: credentialsFor(loaded, env),
     insecureHosts: insecure,
-    perHostConcurrency: loaded?.config.concurrency.perRegistry ?? 10,
+    perHostConcurrency: concurrency.perRegistry,
     logger,
   });
+}
+
+export function statePath(loaded: LoadedConfig): string {
+  return resolvePath(loaded.dir, loaded.config.state);
+}
+
+export function openState(loaded: LoadedConfig): StateStore {
+  return StateStore.open({ path: statePath(loaded) });
+}
+
+/** Registries builders must reach over plain HTTP: loopback hosts and those configured insecure. */
+export function insecureRegistries(loaded: LoadedConfig): string[] {
+  const { config } = loaded;
+  return [...new Set([config.target.registry, ...Object.keys(config.registries)])].filter((h) => isLoopbackHost(h) || config.registries[h]?.insecure === true);
+}
+
+export function builderFor(loaded: LoadedConfig, env: Env): BuilderSetup {
+  const credentials: Record<string, { username: string; password: string }> = {};
+  for (const [host, entry] of Object.entries(loaded.config.registries)) {
+    const password = loaded.secrets[host];
+    if (entry.username !== undefined && password !== undefined) credentials[host] = { username: entry.username, password };
+  }
+  return setUpBuilder(loaded.config.build, { env, insecureRegistries: insecureRegistries(loaded), credentials });
 }

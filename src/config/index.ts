@@ -1,2 +1,2 @@
-export { configSchema, type Config, type CatalogEntryConfig, type RegistryEntryConfig } from "./schema.js";
+export { configSchema, defaultSettings, type Config, type CatalogEntryConfig, type RegistryEntryConfig, type ImageEntryConfig } from "./schema.js";
 export { loadConfig, parseConfig, resolvePath, type LoadedConfig, type LoadOptions } from "./load.js";

@@ -1,7 +1,7 @@
-import { readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { isMap, isSeq, LineCounter, parseDocument, type Node } from "yaml";
-import { BasewarmError } from "../errors.js";
+import { isAlias, isMap, isSeq, LineCounter, parseDocument, visit, type Node } from "yaml";
+import { BasewarmError, isBasewarmError } from "../errors.js";
+import { readRegularFile } from "../files/index.js";
 import { configSchema, type Config } from "./schema.js";
 
 export interface LoadedConfig {
@@ -13,6 +13,13 @@ export interface LoadedConfig {
   /** Resolved registry passwords (from password, passwordEnv or passwordFile), by host. */
   secrets: Record<string, string>;
 }
+
+/** A config is a page of YAML; anything near this size is a mistake (or /dev/zero). */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** Password files hold one secret. */
+const MAX_PASSWORD_FILE_BYTES = 64 * 1024;
+/** YAML aliases expand; cap them so an alias bomb is a config error, not an out-of-memory. */
+const MAX_YAML_ALIASES = 100;
 
 export interface LoadOptions {
   /** Environment for `passwordEnv`; passed in so no module reads process.env on its own. */
@@ -60,7 +67,14 @@ export function parseConfig(text: string, path: string, options: LoadOptions = {
     const line = yamlError.linePos?.[0]?.line ?? counter.linePos(yamlError.pos[0]).line;
     throw fail(path, line, `invalid YAML: ${yamlError.message.split("\n")[0]}`);
   }
-  const raw = doc.toJS() as unknown;
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) as unknown;
+  } catch (err) {
+    // The yaml library's own message quotes the alias name, which may be a secret written
+    // unquoted (`password: *x7!`): say where, never what.
+    throw fail(path, firstAliasLine(doc, counter), `invalid YAML: an alias (a value starting with "*") that does not resolve, or too many aliases (${(err as Error).name}); quote values that begin with * or &`);
+  }
   if (raw === null || raw === undefined) throw fail(path, undefined, "the file is empty; see config/basewarm.example.yaml");
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
@@ -86,9 +100,10 @@ export function parseConfig(text: string, path: string, options: LoadOptions = {
     if (entry.passwordFile !== undefined) {
       const file = resolvePath(dir, entry.passwordFile);
       try {
-        secrets[host] = readFileSync(file, "utf8").replace(/\r?\n$/, "");
-      } catch {
-        throw fail(path, lineOf(doc, counter, ["registries", host, "passwordFile"]), `registries.${host}.passwordFile: cannot read ${file}`);
+        secrets[host] = readRegularFile(file, { what: "password file", maxBytes: MAX_PASSWORD_FILE_BYTES }).toString("utf8").replace(/\r?\n$/, "");
+      } catch (err) {
+        const reason = isBasewarmError(err) ? err.message : String(err);
+        throw fail(path, lineOf(doc, counter, ["registries", host, "passwordFile"]), `registries.${host}.passwordFile: ${reason}`);
       }
     }
     if ((entry.username === undefined) !== (secrets[host] === undefined) && entry.credentialHelper === undefined) {
@@ -100,15 +115,24 @@ export function parseConfig(text: string, path: string, options: LoadOptions = {
 
 export function loadConfig(path: string, options: LoadOptions = {}): LoadedConfig {
   const absolute = resolve(path);
-  let text: string;
-  try {
-    if (statSync(absolute).isDirectory()) throw new BasewarmError("CONFIG_INVALID", `${absolute} is a directory; pass the config file itself with --config`);
-    text = readFileSync(absolute, "utf8");
-  } catch (err) {
-    if (err instanceof BasewarmError) throw err;
-    throw new BasewarmError("FILE_NOT_FOUND", `config file ${absolute} not found; pass an existing file with --config (see config/basewarm.example.yaml)`);
-  }
-  return parseConfig(text, absolute, options);
+  const bytes = readRegularFile(absolute, {
+    what: "config file",
+    maxBytes: MAX_CONFIG_BYTES,
+    hint: "pass an existing file with --config (see config/basewarm.example.yaml)",
+  });
+  return parseConfig(bytes.toString("utf8"), absolute, options);
+}
+
+/** The line of the first alias node, for an alias error that must not quote the alias. */
+function firstAliasLine(doc: ReturnType<typeof parseDocument>, counter: LineCounter): number | undefined {
+  let line: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (isAlias(node) && node.range) line = counter.linePos(node.range[0]).line;
+      return visit.BREAK;
+    },
+  });
+  return line;
 }
 
 /** Resolve a path from the config against the config file's directory. */

@@ -4,13 +4,20 @@
  */
 import cron from "node-cron";
 import { z } from "zod";
+import { isValidRegistryHost, referenceProblem, repositoryPathProblem } from "../reference/index.js";
 import { parseStateSetting } from "../state/setting.js";
-import { isValidRegistryHost, isValidRepositoryPath, tryParseReference } from "../reference/index.js";
 
 const platform = z.string().regex(/^[a-z0-9_.-]+\/[a-z0-9_.-]+(\/[a-z0-9_.-]+)?$/, "want os/arch[/variant], e.g. linux/amd64");
 const registryHost = z.string().refine((h) => isValidRegistryHost(h), "want a registry host like registry.example.com or 127.0.0.1:5000");
-const repositoryPath = z.string().refine((p) => p === "" || isValidRepositoryPath(p), "want a lowercase repository path like mirror or team/mirror");
-const imageRef = z.string().refine((r) => tryParseReference(r) !== null, "not a valid image reference");
+/** A refinement whose message names the value and the reason it was refused. */
+function checkedBy(problem: (value: string) => string | undefined, advice: string) {
+  return (value: string, ctx: z.RefinementCtx) => {
+    const reason = problem(value);
+    if (reason !== undefined) ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)}: ${reason}; ${advice}` });
+  };
+}
+const repositoryPath = z.string().superRefine(checkedBy((p) => (p === "" ? undefined : repositoryPathProblem(p)), "want a lowercase repository path like mirror or team/mirror"));
+const imageRef = z.string().superRefine(checkedBy(referenceProblem, "want an image reference like alpine:3.20 or ghcr.io/org/app@sha256:…"));
 
 const registryEntry = z.strictObject({
   insecure: z.boolean().optional(),
@@ -38,6 +45,8 @@ const imageEntry = z.union([
   z.strictObject({ ref: imageRef, platforms: z.array(platform).optional() }),
 ]);
 
+// Every default is written once, here: blocks use `prefault({})` so an absent block is parsed
+// through the same field defaults as a present one (zod's `default` would copy a second literal).
 export const configSchema = z.strictObject({
   target: z.strictObject({
     registry: registryHost,
@@ -52,7 +61,7 @@ export const configSchema = z.strictObject({
     /** One slot always stays free for small requests, so this is blobs + 2 by default. */
     perRegistry: z.number().int().min(1).max(256).default(10),
     images: z.number().int().min(1).max(256).default(16),
-  }).default({ blobs: 8, perRegistry: 10, images: 16 }),
+  }).prefault({}),
   /**
    * Where runs are recorded: a SQLite file (relative to the config; one host only, never on a
    * network volume) or `postgres://user@host:port/database` for shards on several hosts, its
@@ -72,7 +81,7 @@ export const configSchema = z.strictObject({
     referrers: z.boolean().default(false),
     /** Stop pulling from a rate-limited registry (Docker Hub) when this many pulls are left. */
     rateLimitReserve: z.number().int().min(0).default(10),
-  }).default({ platforms: [], referrers: false, rateLimitReserve: 10 }),
+  }).prefault({}),
   build: z.strictObject({
     driver: z.enum(["buildah", "buildctl", "buildx", "none"]).default("none"),
     addr: z.string().min(1).optional(),
@@ -81,7 +90,7 @@ export const configSchema = z.strictObject({
     /** buildah: rebuild on empty storage after each build to measure cache hits. */
     probe: z.boolean().default(true),
     extraArgs: z.array(z.string()).default([]),
-  }).default({ driver: "none", timeoutSeconds: 3600, probe: true, extraArgs: [] }),
+  }).prefault({}),
   schedule: z.strictObject({
     cron: z.string().refine((c) => cron.validate(c), "not a valid cron expression (five or six fields, e.g. \"0 */6 * * *\")"),
     /** Random delay before each scheduled run, so many instances do not hit a registry at once. */
@@ -89,9 +98,16 @@ export const configSchema = z.strictObject({
     timezone: z.string().optional(),
   }).optional(),
   /** The CLI logs warnings by default; `serve` always logs at least info (health lines). */
-  log: z.strictObject({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("warn") }).default({ level: "warn" }),
+  log: z.strictObject({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("warn") }).prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** Settings with defaults for commands that run without a config file (`basewarm copy`). */
+export function defaultSettings(): Pick<Config, "concurrency" | "log"> {
+  const shape = configSchema.shape;
+  return { concurrency: shape.concurrency.parse(undefined), log: shape.log.parse(undefined) };
+}
 export type CatalogEntryConfig = z.infer<typeof catalogEntry>;
 export type RegistryEntryConfig = z.infer<typeof registryEntry>;
+export type ImageEntryConfig = z.infer<typeof imageEntry>;

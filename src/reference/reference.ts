@@ -113,8 +113,21 @@ export class Reference implements ReferenceParts {
   }
 }
 
-function invalid(input: string, reason: string): BasewarmError {
-  return new BasewarmError("REF_INVALID", `invalid reference ${JSON.stringify(input)}: ${reason}`);
+/** A reference that does not parse: `input` and `reason` are kept as fields, so callers never read the message. */
+export class InvalidReferenceError extends BasewarmError {
+  readonly input: string;
+  readonly reason: string;
+
+  constructor(input: string, reason: string) {
+    super("REF_INVALID", `invalid reference ${JSON.stringify(input)}: ${reason}`);
+    this.name = "InvalidReferenceError";
+    this.input = input;
+    this.reason = reason;
+  }
+}
+
+function invalid(input: string, reason: string): InvalidReferenceError {
+  return new InvalidReferenceError(input, reason);
 }
 
 /**
@@ -165,15 +178,10 @@ export function parseReference(input: string, options: { defaultTag?: boolean } 
   if (rest.length === 0) throw invalid(input, "repository name must have at least one component");
   const { registry, remainder } = splitRegistry(rest);
   if (!DOMAIN_RE.test(registry)) throw invalid(input, `invalid registry host ${JSON.stringify(registry)} (want a hostname, IPv4 or [IPv6] address, optionally with :port)`);
-  if (remainder.length === 0) throw invalid(input, "repository name must have at least one component");
-  if (remainder.toLowerCase() !== remainder) throw invalid(input, "repository name must be lowercase");
-  if (remainder.split("/").includes("")) throw invalid(input, 'repository name has an empty path component (leading, trailing or doubled "/")');
-  if (!PATH_RE.test(remainder)) throw invalid(input, "invalid repository name format (path components are lowercase letters and digits, joined by one '.', one or two '_', or any number of '-')");
   // distribution/reference (v0.6.0+, PR #9) limits the repository path after normalization
   // (`library/` included), not the host: `example.com/` + 255 characters is valid.
-  if (remainder.length > NAME_TOTAL_LENGTH_MAX) {
-    throw invalid(input, `repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`);
-  }
+  const pathProblem = repositoryPathProblem(remainder);
+  if (pathProblem) throw invalid(input, pathProblem);
 
   if (tag === undefined && digest === undefined && options.defaultTag !== false) tag = "latest";
   return new Reference({
@@ -184,18 +192,38 @@ export function parseReference(input: string, options: { defaultTag?: boolean } 
   });
 }
 
-/** Like parseReference, but returns null instead of throwing. */
+/** Like parseReference, but returns null instead of throwing (use referenceProblem for the reason). */
 export function tryParseReference(input: string): Reference | null {
+  return referenceProblem(input) === undefined ? parseReference(input) : null;
+}
+
+/** Why `input` is not a valid reference, or undefined when it is one. */
+export function referenceProblem(input: string): string | undefined {
   try {
-    return parseReference(input);
-  } catch {
-    return null;
+    parseReference(input);
+    return undefined;
+  } catch (err) {
+    if (err instanceof InvalidReferenceError) return err.reason;
+    throw err;
   }
+}
+
+/**
+ * Why `path` cannot be a repository path (lowercase components, at most 255 characters, the limit
+ * distribution/reference puts on the normalized path, host excluded), or undefined when it can.
+ */
+export function repositoryPathProblem(path: string): string | undefined {
+  if (path.length === 0) return "repository name must have at least one component";
+  if (path.toLowerCase() !== path) return "repository name must be lowercase";
+  if (path.split("/").includes("")) return 'repository name has an empty path component (leading, trailing or doubled "/")';
+  if (!PATH_RE.test(path)) return "invalid repository name format (path components are lowercase letters and digits, joined by one '.', one or two '_', or any number of '-')";
+  if (path.length > NAME_TOTAL_LENGTH_MAX) return `repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`;
+  return undefined;
 }
 
 /** Parse a repository name (no tag or digest), e.g. for config keys or target prefixes. */
 export function isValidRepositoryPath(path: string): boolean {
-  return PATH_RE.test(path);
+  return repositoryPathProblem(path) === undefined;
 }
 
 export function isValidRegistryHost(host: string): boolean {

@@ -2,8 +2,10 @@
  * The mirror step of a run (and of `basewarm mirror`): copy every needed image into the target,
  * record each resolution and outcome in the state file, and summarize.
  */
-import { Copier, parsePlatform, targetReference, type CopyResult, type ProgressEvent } from "../copy/index.js";
+import { Copier, parsePlatform, type CopyResult, type ProgressEvent } from "../copy/index.js";
+import { mirrorReference } from "../naming/index.js";
 import type { Config } from "../config/index.js";
+import { errorMessage } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import type { Reference } from "../reference/index.js";
 import type { RegistryClient } from "../registry/index.js";
@@ -40,6 +42,8 @@ export interface MirrorOptions {
   runId?: number | null;
   force?: boolean;
   logger: Logger;
+  /** Stop: no new image starts and transfers in flight are aborted. */
+  signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
 }
 
@@ -56,7 +60,7 @@ export async function mirrorImages(options: MirrorOptions): Promise<MirrorReport
   });
   const requests = options.items.map((item) => ({
     source: item.reference,
-    target: targetReference(item.reference, config.target),
+    target: mirrorReference(item.reference, config.target),
     ...(item.platforms.length ? { platforms: item.platforms.map(parsePlatform) } : {}),
     ...(options.force ? { force: true } : {}),
     ...(config.mirror.referrers ? { referrers: true } : {}),
@@ -97,4 +101,26 @@ export async function mirrorImages(options: MirrorOptions): Promise<MirrorReport
       seconds: (Date.now() - started) / 1000,
     },
   };
+}
+
+export interface MirrorRunOptions extends Omit<MirrorOptions, "state" | "runId"> {
+  state: StateStore;
+  /** Per-entry catalog problems found while gathering the items: they make the run partial. */
+  problems: string[];
+}
+
+/** `basewarm mirror`: a recorded mirror step on its own, outside a warm run. */
+export async function mirrorRun(options: MirrorRunOptions): Promise<{ report: MirrorReport; failed: boolean }> {
+  const { state } = options;
+  const runId = state.startRun("mirror");
+  try {
+    const report = await mirrorImages({ ...options, runId });
+    const failed = report.summary.failed > 0 || options.problems.length > 0;
+    const outcome = options.signal?.aborted ? "abandoned" : failed ? (report.summary.copied + report.summary.unchanged > 0 ? "partial" : "failed") : "ok";
+    state.finishRun(runId, outcome, { mirror: report.summary, problems: options.problems });
+    return { report, failed: failed || outcome === "abandoned" };
+  } catch (err) {
+    state.finishRun(runId, "failed", { error: errorMessage(err) });
+    throw err;
+  }
 }

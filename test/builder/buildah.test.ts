@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { Reference } from "../../src/reference/index.js";
 import { countCachedSteps, createBuilder, type BuildRequest } from "../../src/builder/index.js";
 import { RegistryClient } from "../../src/registry/index.js";
 import { makeBusyboxImage, pushImage } from "../../testkit/images.js";
@@ -28,9 +29,9 @@ describe("buildah driver (real buildah, vfs storage, chroot isolation)", () => {
       "RUN cat /greeting.txt /app.txt > /both.txt",
       "",
     ].join("\n"), { "app.txt": "app\n" });
-    const builder = createBuilder({ driver: "buildah", insecureRegistries: [r.host] });
+    const builder = createBuilder({ driver: "buildah", insecureRegistries: [r.host], env: process.env });
     expect(await builder.version()).toMatch(/^buildah \d+\.\d+/);
-    const request: BuildRequest = { entry: "t", dockerfile: ctx.dockerfile, context: ctx.dir, buildArgs: {}, platforms: ["linux/amd64"], cacheRef: `${r.host}/cache/t` };
+    const request: BuildRequest = { entry: "t", dockerfile: ctx.dockerfile, context: ctx.dir, buildArgs: {}, platforms: ["linux/amd64"], cache: new Reference({ registry: r.host, repository: "cache/t" }) };
     const result = await builder.build(request);
     expect(result.error).toBeUndefined();
     expect(result.ok).toBe(true);
@@ -49,7 +50,7 @@ describe("buildah driver (real buildah, vfs storage, chroot isolation)", () => {
     const r = registry();
     await pushImage(r.url, "base/busybox", makeBusyboxImage({ seed: "build-test" }), "1");
     const ctx = context(`FROM ${r.host}/base/busybox:1\nRUN echo about to fail && false\n`);
-    const result = await createBuilder({ driver: "buildah", insecureRegistries: [r.host] }).build({ entry: "f", dockerfile: ctx.dockerfile, context: ctx.dir, buildArgs: {}, platforms: [], cacheRef: `${r.host}/cache/f` });
+    const result = await createBuilder({ driver: "buildah", insecureRegistries: [r.host], env: process.env }).build({ entry: "f", dockerfile: ctx.dockerfile, context: ctx.dir, buildArgs: {}, platforms: [], cache: new Reference({ registry: r.host, repository: "cache/f" }) });
     expect(result.ok).toBe(false);
     expect(result.error).toMatch(/buildah build exited with \d+/);
     expect(result.logTail).toContain("about to fail");
@@ -61,7 +62,7 @@ describe("buildah driver (real buildah, vfs storage, chroot isolation)", () => {
     const ctx = context(`FROM ${r.host}/base/busybox:1\nRUN sleep 60\n`);
     const controller = new AbortController();
     const started = Date.now();
-    const pending = createBuilder({ driver: "buildah", insecureRegistries: [r.host] }).build({ entry: "s", dockerfile: ctx.dockerfile, context: ctx.dir, buildArgs: {}, platforms: [], cacheRef: `${r.host}/cache/s`, signal: controller.signal });
+    const pending = createBuilder({ driver: "buildah", insecureRegistries: [r.host], env: process.env }).build({ entry: "s", dockerfile: ctx.dockerfile, context: ctx.dir, buildArgs: {}, platforms: [], cache: new Reference({ registry: r.host, repository: "cache/s" }), signal: controller.signal });
     setTimeout(() => controller.abort(), 1500);
     const result = await pending;
     expect(result.ok).toBe(false);
@@ -75,8 +76,8 @@ describe("buildah driver (real buildah, vfs storage, chroot isolation)", () => {
     const r = registry();
     await pushImage(r.url, "base/busybox", makeBusyboxImage({ seed: "build-test" }), "1");
     const ctx = context(`FROM ${r.host}/base/busybox:1\nARG G\nRUN echo $G > /g.txt\n`);
-    const builder = createBuilder({ driver: "buildah", insecureRegistries: [r.host] });
-    const request: BuildRequest = { entry: "a", dockerfile: ctx.dockerfile, context: ctx.dir, buildArgs: { G: "x" }, platforms: [], cacheRef: `${r.host}/cache/a` };
+    const builder = createBuilder({ driver: "buildah", insecureRegistries: [r.host], env: process.env });
+    const request: BuildRequest = { entry: "a", dockerfile: ctx.dockerfile, context: ctx.dir, buildArgs: { G: "x" }, platforms: [], cache: new Reference({ registry: r.host, repository: "cache/a" }) };
     expect((await builder.build(request)).ok).toBe(true);
     const probe = await builder.probe!(request);
     expect(probe.steps).toBe(2);

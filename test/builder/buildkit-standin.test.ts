@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createBuilder, type BuildRequest } from "../../src/builder/index.js";
+import { Reference } from "../../src/reference/index.js";
 import { isBasewarmError } from "../../src/errors.js";
 
 // BuildKit cannot run here: these tests check the exact command contract against a stand-in
@@ -24,7 +25,7 @@ const request: BuildRequest = {
   buildArgs: { NODE_VERSION: "20", EMPTY: "" },
   target: "release",
   platforms: ["linux/amd64", "linux/arm64"],
-  cacheRef: "mirror.local:5000/cache/api",
+  cache: new Reference({ registry: "mirror.local:5000", repository: "cache/api" }),
 };
 
 describe("buildctl driver (stand-in)", () => {
@@ -80,7 +81,7 @@ describe("buildctl driver (stand-in)", () => {
     const { env } = setup({ STANDIN_DAEMON_DOWN: "1" });
     const down = await createBuilder({ driver: "buildctl", executable: STANDIN, addr: "tcp://127.0.0.9:1234", env }).version().catch((e: unknown) => e);
     expect((down as Error).message).toMatch(/cannot reach the BuildKit daemon at tcp:\/\/127\.0\.0\.9:1234: .*connection refused"?; check build\.addr/);
-    const missing = await createBuilder({ driver: "buildctl", executable: "/nonexistent/buildctl" }).version().catch((e: unknown) => e);
+    const missing = await createBuilder({ driver: "buildctl", executable: "/nonexistent/buildctl", env: process.env }).version().catch((e: unknown) => e);
     expect((missing as Error).message).toBe("/nonexistent/buildctl not found on PATH; install BuildKit's client (buildctl) or set build.executable");
   });
 

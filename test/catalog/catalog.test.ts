@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadCatalog } from "../../src/catalog/index.js";
+import { catalogOf } from "../../src/run/catalog.js";
 import { parseConfig } from "../../src/config/index.js";
 
 function workspace(files: Record<string, string>, config: string) {
@@ -29,9 +29,9 @@ describe("catalog", () => {
       "    cache: shared/tools",
       "images: [alpine:3.20, 'busybox@sha256:" + "b".repeat(64) + "']",
     ].join("\n"));
-    const catalog = loadCatalog(loaded);
+    const catalog = catalogOf(loaded);
     expect(catalog.problems).toEqual([]);
-    expect(catalog.entries.map((e) => [e.name, e.cacheRepository])).toEqual([["svc-a", "cache/svc-a"], ["svc-b", "cache/svc-b"], ["tools", "cache/shared/tools"]]);
+    expect(catalog.entries.map((e) => [e.name, e.cache.repository])).toEqual([["svc-a", "cache/svc-a"], ["svc-b", "cache/svc-b"], ["tools", "cache/shared/tools"]]);
     expect([...catalog.images.keys()].sort()).toEqual([
       "docker.io/library/alpine:3.20",
       `docker.io/library/busybox@sha256:${"b".repeat(64)}`,
@@ -48,7 +48,7 @@ describe("catalog", () => {
       "good/Dockerfile": "FROM alpine:3.20\n",
       "bad/Dockerfile": "FROM Alpine:3.20\n",
     }, "target: { registry: 127.0.0.1:5000 }\ncatalog:\n  - dockerfile: good/Dockerfile\n  - dockerfile: bad/Dockerfile\n  - dockerfile: nothing/*/Dockerfile\n");
-    const catalog = loadCatalog(loaded);
+    const catalog = catalogOf(loaded);
     expect(catalog.entries.map((e) => e.name)).toEqual(["good"]);
     expect(catalog.problems.map((p) => p.message)).toEqual([
       expect.stringMatching(/catalog\[2\]\.dockerfile: no file matches "nothing\/\*\/Dockerfile"/),
@@ -61,7 +61,7 @@ describe("catalog", () => {
     const loaded = workspace({
       "p/Dockerfile": "FROM busybox:amd AS base-amd64\nFROM busybox:arm AS base-arm64\nFROM base-$TARGETARCH\n",
     }, "target: { registry: 127.0.0.1:5000 }\ncatalog:\n  - dockerfile: p/Dockerfile\n    platforms: [linux/amd64, linux/arm64]\n");
-    const catalog = loadCatalog(loaded);
+    const catalog = catalogOf(loaded);
     expect(catalog.problems).toEqual([]);
     expect([...catalog.images.keys()].sort()).toEqual(["docker.io/library/busybox:amd", "docker.io/library/busybox:arm"]);
   });

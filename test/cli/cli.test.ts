@@ -42,7 +42,12 @@ describe("basewarm CLI", () => {
     [["mirror", "--config", "BADCONFIG"], /basewarm\.yaml:2: concurrency\.blobs: .*number/i],
     [["copy", "Alpine", "x"], /invalid reference "Alpine": repository name must be lowercase/],
     [["copy", "alpine", "y", "--platform", "linux"], /invalid platform "linux"/],
-    [["run", "--config", "BADCONFIG", "--shard", "4/4"], /basewarm\.yaml:2/],
+    [["run", "--config", "BADCONFIG"], /basewarm\.yaml:2/],
+    // The shard is an argument: it is checked before the config is read.
+    [["run", "--config", "BADCONFIG", "--shard", "4/4"], /--shard "4\/4": want INDEX\/COUNT with 0 ≤ INDEX < COUNT/],
+    [["serve", "--config", "/nonexistent.yaml", "--once", "--shard", "x"], /--shard "x": want INDEX\/COUNT/],
+    [["refs", "/dev/zero"], /Dockerfile \/dev\/zero is not a regular file/],
+    [["run", "--config", "/dev/zero"], /config file \/dev\/zero is not a regular file/],
   ])("rejects bad input with one clear line: %j", async (args, pattern) => {
     const dir = workspace({ BADFILE: "FROM alpine\nFROM Ubuntu:22.04\n", "basewarm.yaml": "target: { registry: 127.0.0.1:5000 }\nconcurrency: { blobs: lots }\n", Dockerfile: "FROM alpine\n" });
     const resolved = args.map((a) => (a === "BADFILE" ? join(dir, "BADFILE") : a === "BADCONFIG" ? join(dir, "basewarm.yaml") : a === "Dockerfile" ? join(dir, "Dockerfile") : a));

@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -34,7 +35,8 @@ describe("config", () => {
     ["a wrong type", `${minimal}concurrency:\n  blobs: many\n`, /:4: concurrency\.blobs: .*number/i],
     ["a bad cron expression", `${minimal}schedule:\n  cron: "every day"\n`, /:4: schedule\.cron: not a valid cron expression/],
     ["a bad platform", `${minimal}catalog:\n  - dockerfile: Dockerfile\n    platforms: [linux]\n`, /:5: catalog\[0\]\.platforms\[0\]: want os\/arch/],
-    ["a bad image reference", `${minimal}images:\n  - "Alpine:3"\n`, /:4: images\[0\]: /],
+    ["a bad image reference", `${minimal}images:\n  - "Alpine:3"\n`, /:4: images\[0\]: "Alpine:3": repository name must be lowercase; want an image reference/],
+    ["a bad mirror prefix", "target:\n  registry: 127.0.0.1:5000\n  prefix: Team/Mirror\n", /:3: target\.prefix: "Team\/Mirror": repository name must be lowercase/],
     ["a bad registry host", "target:\n  registry: 'http://x'\n", /:2: target\.registry: want a registry host/],
     ["a missing target", "state: x.db\n", /target: /],
     ["invalid YAML", "target: [\n", /basewarm\.yaml:\d+: invalid YAML/],
@@ -55,5 +57,40 @@ describe("config", () => {
     expect(() => loadConfig(join(dir, "nope.yaml"))).toThrow(/config file .*nope\.yaml not found; pass an existing file with --config/);
     writeFileSync(join(dir, "ok.yaml"), minimal);
     expect(loadConfig(join(dir, "ok.yaml")).dir).toBe(dir);
+  });
+
+  it("reports an unresolved alias (an unquoted value starting with *) by line, never quoting the value", () => {
+    const message = errorOf(`${minimal}registries:\n  docker.io:\n    username: me\n    password: *hunter2secret\n`);
+    expect(message).toMatch(/basewarm\.yaml:6: invalid YAML: an alias/);
+    expect(message).not.toContain("hunter2secret");
+  });
+
+  it("refuses an alias bomb as a config error", () => {
+    const bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n";
+    expect(errorOf(`${minimal}${bomb}`)).toMatch(/basewarm\.yaml:\d+: invalid YAML: .*too many aliases/);
+  });
+
+  it("refuses what is not a regular file, and files too large, with one line naming the file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "basewarm-config-"));
+    const fifo = join(dir, "fifo.yaml");
+    execFileSync("mkfifo", [fifo]);
+    mkdirSync(join(dir, "sub.yaml"));
+    writeFileSync(join(dir, "huge.yaml"), `${minimal}# ${"x".repeat(2 * 1024 * 1024)}\n`);
+    const cases: [string, RegExp][] = [
+      ["/dev/zero", /config file \/dev\/zero is not a regular file/],
+      [fifo, /fifo\.yaml is not a regular file/],
+      [join(dir, "sub.yaml"), /sub\.yaml is a directory; pass the file itself/],
+      [join(dir, "huge.yaml"), /huge\.yaml is larger than 1024 KiB/],
+    ];
+    for (const [path, pattern] of cases) {
+      let caught: unknown;
+      try {
+        loadConfig(path);
+      } catch (err) {
+        caught = err;
+      }
+      expect(isBasewarmError(caught, "FILE_UNREADABLE"), path).toBe(true);
+      expect((caught as Error).message).toMatch(pattern);
+    }
   });
 });

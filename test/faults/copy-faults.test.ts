@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Copier, targetReference } from "../../src/copy/index.js";
+import { Copier } from "../../src/copy/index.js";
+import { mirrorReference } from "../../src/naming/index.js";
 import { parseReference } from "../../src/reference/index.js";
 import { RegistryClient } from "../../src/registry/index.js";
 import { parseConfig } from "../../src/config/index.js";
@@ -46,7 +47,7 @@ describe("copy under injected faults (fault proxy in front of a real registry)",
     const started = Date.now();
     const results = await new Copier({ client, blobConcurrency: 4 }).copyAll(Object.keys(images).map((repo) => {
       const src = parseReference(`${proxy.host}/${repo}:v1`);
-      return { source: src, target: targetReference(src, { registry: target().host, prefix }) };
+      return { source: src, target: mirrorReference(src, { registry: target().host, prefix }) };
     }));
     const elapsed = Date.now() - started;
     const atTarget = await Promise.all(results.map(async (r) => (r.digest ? (await client.manifestHead(parseReference(r.target)))?.digest : undefined)));
@@ -138,7 +139,7 @@ describe("copy from a token registry whose token expires mid-run", () => {
     const proxy = await startFaultProxy(source(), [{ method: "GET", path: BLOB_GET, fault: { kind: "expired-token" }, times: 1 }]);
     const client = new RegistryClient({ credentials: { get: async () => ({ kind: "basic", username: user.username, password: user.password }) } });
     const src = parseReference(`${proxy.host}/t/two:v1`);
-    const result = await new Copier({ client }).copyImage({ source: src, target: targetReference(src, { registry: target().host, prefix: "tok" }) });
+    const result = await new Copier({ client }).copyImage({ source: src, target: mirrorReference(src, { registry: target().host, prefix: "tok" }) });
     expect([result.status, result.error]).toEqual(["copied", undefined]);
     expect(result.digest).toBe(image.digest);
     expect(proxy.injected["expired-token"]).toBe(1);
@@ -164,7 +165,7 @@ describe("rate limits (Docker Hub's ratelimit headers)", () => {
     const copier = new Copier({ client, imageConcurrency: 1, rateLimitReserve: 10 });
     const results = await copier.copyAll(repos.map((repo) => {
       const src = parseReference(`${proxy.host}/${repo}:v1`);
-      return { source: src, target: targetReference(src, { registry: target().host, prefix: "rl" }) };
+      return { source: src, target: mirrorReference(src, { registry: target().host, prefix: "rl" }) };
     }));
     const copied = results.filter((r) => r.status === "copied");
     const deferred = results.filter((r) => r.status === "deferred");

@@ -6,6 +6,7 @@ import { parseConfig } from "../../src/config/index.js";
 import { silentLogger } from "../../src/log/index.js";
 import { parseReference } from "../../src/reference/index.js";
 import { RegistryClient } from "../../src/registry/index.js";
+import { catalogSource } from "../../src/run/catalog.js";
 import { warmRun } from "../../src/run/warm-run.js";
 import { StateStore } from "../../src/state/index.js";
 import { makeBusyboxImage, makeImage, makeLayer, pushImage } from "../../testkit/images.js";
@@ -42,8 +43,8 @@ describe("warm run: catalog → mirror → build → verify → record (real reg
     const loaded = parseConfig(configText, join(dir, "basewarm.yaml"));
     const state = StateStore.open({ path: join(dir, "state/basewarm.db") });
     const client = new RegistryClient();
-    const builder = createBuilder({ driver: "buildah", insecureRegistries: [mirror().host, up] });
-    const run = () => warmRun({ loaded, client, state, builder, logger: silentLogger, trigger: "manual" });
+    const builder = createBuilder({ driver: "buildah", env: process.env, insecureRegistries: [mirror().host, up] });
+    const run = () => warmRun({ config: loaded.config, catalog: catalogSource(loaded), client, state, builder, logger: silentLogger, trigger: "manual" });
 
     // Run 1: everything is new.
     const first = await run();

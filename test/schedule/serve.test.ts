@@ -153,7 +153,7 @@ describe("basewarm serve (a real process)", () => {
     const { child } = startBasewarm(["run", "--config", join(dir, "basewarm.yaml")]);
     await waitFor(() => rowCount(join(dir, "state.db"), "lock") > 0, 20_000);
     const second = await basewarm(["run", "--config", join(dir, "basewarm.yaml")]);
-    expect(second.code).toBe(1);
+    expect(second.code).toBe(3); // EXIT.locked: a held lock is not a failed run
     expect(second.stderr.trim()).toMatch(/^basewarm: another warm run holds the lock in .*state\.db; wait for it to finish/);
     child.kill("SIGTERM");
     expect(await new Promise((r) => child.once("exit", r))).toBe(0);

@@ -1,10 +1,6 @@
 import type { Command } from "commander";
-import { Copier, parsePlatform } from "../../copy/index.js";
-import { loadConfig } from "../../config/index.js";
-import { parseReference } from "../../reference/index.js";
+import { collect } from "../args.js";
 import type { CliContext } from "../context.js";
-import { formatBytes, progressReporter } from "../progress.js";
-import { clientFor } from "../runtime.js";
 
 export function registerCopy(program: Command, ctx: CliContext): void {
   program
@@ -12,22 +8,26 @@ export function registerCopy(program: Command, ctx: CliContext): void {
     .description("copy one image from SRC to DST, skopeo-style (all platforms unless --platform)")
     .argument("<src>", "source image reference")
     .argument("<dst>", "destination image reference")
-    .option("--platform <os/arch[/variant]>", "copy only this platform (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--platform <os/arch[/variant]>", "copy only this platform (repeatable)", collect)
     .option("--force", "copy even when the destination already has the digest")
     .option("--referrers", "also copy OCI referrers (signatures, SBOMs)")
-    .option("--insecure <host>", "reach this registry over plain HTTP (repeatable; loopback always is)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--insecure <host>", "reach this registry over plain HTTP (repeatable; loopback always is)", collect)
     .option("--config <file>", "take registry credentials and settings from this config")
     .option("--json", "print the result as JSON")
-    .action(async (src: string, dst: string, opts: { platform: string[]; force?: boolean; referrers?: boolean; insecure: string[]; config?: string; json?: boolean }) => {
+    .action(async (src: string, dst: string, opts: { platform?: string[]; force?: boolean; referrers?: boolean; insecure?: string[]; config?: string; json?: boolean }) => {
+      const [{ Copier, parsePlatform }, { loadConfig, defaultSettings }, { parseReference }, { clientFor }, { formatBytes, progressReporter }] = await Promise.all([
+        import("../../copy/index.js"), import("../../config/index.js"), import("../../reference/index.js"), import("../runtime.js"), import("../progress.js"),
+      ]);
       const source = parseReference(src);
       const target = parseReference(dst);
-      const platforms = opts.platform.map(parsePlatform);
+      const platforms = (opts.platform ?? []).map(parsePlatform);
       const loaded = opts.config ? loadConfig(opts.config, { env: ctx.env }) : undefined;
-      const logger = ctx.logger(loaded?.config.log.level);
-      const client = clientFor(loaded, ctx.env, logger, opts.insecure);
+      const concurrency = loaded?.config.concurrency ?? defaultSettings().concurrency;
+      const logger = await ctx.logger(loaded?.config.log.level);
+      const client = clientFor(loaded, ctx.env, logger, opts.insecure ?? []);
       const progress = progressReporter(process.stderr, 1, !opts.json);
       try {
-        const copier = new Copier({ client, logger, onProgress: progress.onProgress });
+        const copier = new Copier({ client, logger, blobConcurrency: concurrency.blobs, imageConcurrency: concurrency.images, onProgress: progress.onProgress });
         const result = await copier.copyImage({
           source, target,
           ...(platforms.length ? { platforms } : {}),

@@ -1,0 +1,46 @@
+import { existsSync } from "node:fs";
+import type { Command } from "commander";
+import { collect, parseBuildArgs } from "../args.js";
+import type { CliContext } from "../context.js";
+
+export function registerRewrite(program: Command, ctx: CliContext): void {
+  program
+    .command("rewrite")
+    .description("print a Dockerfile rewritten to pull from the mirror, pinned by the digest the mirror holds")
+    .argument("<dockerfile>", "path of the Dockerfile")
+    .requiredOption("--config <file>", "basewarm config file (required)")
+    .option("--build-arg <NAME=VALUE>", "override an ARG (repeatable)", collect)
+    .option("--target <stage>", "the build target")
+    .option("--platform <os/arch[/variant]>", "platform for the automatic platform ARGs")
+    .option("--resolve", "ask the mirror which digest it holds for each image")
+    .action(async (path: string, opts: { config: string; buildArg?: string[]; target?: string; platform?: string; resolve?: boolean }) => {
+      const buildArgs = parseBuildArgs(opts.buildArg ?? []);
+      const [{ loadConfig }, { readDockerfile }, { rewriteForMirror }, runtime] = await Promise.all([
+        import("../../config/index.js"), import("../../run/catalog.js"), import("../../run/rewrite.js"), import("../runtime.js"),
+      ]);
+      const loaded = loadConfig(opts.config, { env: ctx.env });
+      const content = readDockerfile(path);
+      const options = {
+        file: path, buildArgs,
+        ...(opts.target === undefined ? {} : { target: opts.target }),
+        ...(opts.platform === undefined ? {} : { platform: opts.platform }),
+      };
+      // Read what the state recorded, if there is a state yet: previewing must not create one.
+      const state = existsSync(runtime.statePath(loaded)) ? runtime.openState(loaded) : undefined;
+      const client = opts.resolve ? runtime.clientFor(loaded, ctx.env, await ctx.logger(loaded.config.log.level)) : undefined;
+      try {
+        const result = await rewriteForMirror({
+          content, options, config: loaded.config,
+          ...(state ? { recordedDigest: (ref: string) => state.lastResolution(ref)?.digest } : {}),
+          ...(client ? { client } : {}),
+        });
+        ctx.io.stdout(result.text);
+        for (const use of result.unrewritten) {
+          if (use.kind !== "syntax") ctx.io.stderr(`basewarm: ${path}:${use.line}: ${use.ref} left as written (built from variables)\n`);
+        }
+      } finally {
+        state?.close();
+        await client?.close();
+      }
+    });
+}

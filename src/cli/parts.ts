@@ -1,0 +1,15 @@
+import type { LoadedConfig } from "../config/index.js";
+import type { Logger } from "../log/index.js";
+import type { RunParts } from "../run/execute.js";
+import { builderFor, clientFor, openState, statePath, type Env } from "./runtime.js";
+
+/** A warm run's parts, made from the config and the CLI's environment. */
+export function runParts(loaded: LoadedConfig, env: Env, logger: Logger): RunParts {
+  return {
+    openState: () => openState(loaded),
+    stateLabel: statePath(loaded),
+    createClient: () => clientFor(loaded, env, logger),
+    setUpBuilder: () => builderFor(loaded, env),
+    logger,
+  };
+}

@@ -1,0 +1,1 @@
+export { readRegularFile, type ReadOptions } from "./read.js";

@@ -1,0 +1,55 @@
+/**
+ * `basewarm plan`: every image the catalog needs, where it is used, its upstream digest, and
+ * whether the mirror holds it — looked up with HEAD requests only (no pull-rate cost).
+ */
+import type { Catalog, CatalogProblem, ImageUseSite } from "../catalog/index.js";
+import type { Config } from "../config/index.js";
+import { errorMessage } from "../errors.js";
+import { mirrorReference } from "../naming/index.js";
+import type { RegistryClient } from "../registry/index.js";
+
+export interface PlanImage {
+  ref: string;
+  mirror: string;
+  platforms: string[];
+  usedBy: ImageUseSite[];
+  /** Absent when planned offline. */
+  upstreamDigest?: string | null;
+  mirrored?: boolean;
+  /** The digest the mirror holds (differs from upstream when platforms are filtered). */
+  mirrorDigest?: string | null;
+  error?: string;
+}
+
+export interface Plan {
+  images: PlanImage[];
+  entries: { name: string; dockerfile: string; cache: string }[];
+  problems: CatalogProblem[];
+}
+
+export async function planCatalog(config: Config, catalog: Catalog, client?: RegistryClient): Promise<Plan> {
+  const images: PlanImage[] = [];
+  for (const [key, need] of catalog.images) {
+    const target = mirrorReference(need.reference, config.target);
+    const row: PlanImage = { ref: key, mirror: target.toString(), platforms: need.platforms, usedBy: need.sites };
+    if (client) {
+      try {
+        const upstream = need.reference.digest ? { digest: need.reference.digest } : await client.manifestHead(need.reference);
+        row.upstreamDigest = upstream?.digest ?? null;
+        // A platform-filtered copy is a new index with its own digest: ask the mirror by tag then.
+        const filtered = need.platforms.length > 0 && target.tag !== undefined;
+        const held = filtered ? await client.manifestHead(target) : upstream ? await client.manifestHead(target.pinned(upstream.digest)) : undefined;
+        row.mirrored = held !== undefined;
+        row.mirrorDigest = held?.digest ?? null;
+      } catch (err) {
+        row.error = errorMessage(err);
+      }
+    }
+    images.push(row);
+  }
+  return {
+    images,
+    entries: catalog.entries.map((e) => ({ name: e.name, dockerfile: e.dockerfile, cache: e.cache.toString() })),
+    problems: catalog.problems,
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * `basewarm rewrite`: a Dockerfile rewritten to the mirror, pinned by the digest the mirror holds,
+ * exactly as the warm run's admin build rewrites it (same function, `# syntax=` included).
+ */
+import type { Config } from "../config/index.js";
+import { extractImages, type ExtractOptions, type ImageUse, type RewriteResult } from "../dockerfile/index.js";
+import { mirrorReference } from "../naming/index.js";
+import type { RegistryClient } from "../registry/index.js";
+import { rewriteToMirror } from "./pin.js";
+
+export interface RewriteRequest {
+  content: Uint8Array;
+  options: ExtractOptions;
+  config: Config;
+  /**
+   * Digests the state file recorded upstream, by normalized reference. Used only when the mirror
+   * keeps indexes whole (no `mirror.platforms`): a filtered copy has a digest of its own.
+   */
+  recordedDigest?: (normalized: string) => string | undefined;
+  /** Ask the mirror what it holds (HEAD) for images without a known digest. */
+  client?: RegistryClient;
+}
+
+export async function rewriteForMirror(request: RewriteRequest): Promise<RewriteResult> {
+  const { config } = request;
+  const uses = extractImages(request.content, request.options);
+  const filtered = config.mirror.platforms.length > 0;
+  const digests = new Map<string, string>();
+  for (const use of uses) {
+    const digest = await mirrorDigest(use, request, filtered);
+    if (digest !== undefined) digests.set(use.normalized, digest);
+  }
+  return rewriteToMirror(request.content, config.target, (use) => digests.get(use.normalized), request.options);
+}
+
+async function mirrorDigest(use: ImageUse, request: RewriteRequest, filtered: boolean): Promise<string | undefined> {
+  if (use.reference.digest !== undefined && !filtered) return use.reference.digest;
+  if (request.client) {
+    const mirror = mirrorReference(use.reference, request.config.target);
+    // A digest reference whose copy was filtered lives under the mirror's tag-less digest push:
+    // ask for exactly what the Dockerfile names, as the mirror stores it.
+    const head = await request.client.manifestHead(mirror);
+    if (head) return head.digest;
+  }
+  return filtered ? undefined : request.recordedDigest?.(use.normalized);
+}

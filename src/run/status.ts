@@ -1,0 +1,18 @@
+/** `basewarm status`: what the state knows about recent runs, their failures and stale references. */
+import type { ImageRow, RunRow, StateStore, BuildRecord } from "../state/index.js";
+
+export interface StateStatus {
+  runs: RunRow[];
+  lastRunFailures: { images: ImageRow[]; builds: BuildRecord[] };
+  stale: { ref: string; lastResolved: string }[];
+}
+
+export function stateStatus(state: StateStore, options: { staleBefore: Date; runs?: number }): StateStatus {
+  const runs = state.recentRuns(options.runs ?? 10);
+  const last = runs[0];
+  return {
+    runs,
+    lastRunFailures: last ? state.failuresOfRun(last.id) : { images: [], builds: [] },
+    stale: state.staleRefs(options.staleBefore),
+  };
+}
