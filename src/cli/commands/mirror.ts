@@ -22,7 +22,7 @@ export function registerMirror(program: Command, ctx: CliContext): void {
         : refs.map((ref) => ({ reference: parseReference(ref), platforms: config.mirror.platforms }));
       const problems = catalog?.problems ?? [];
       const logger = await ctx.logger(config.log.level);
-      const state = runtime.openState(loaded);
+      const state = await runtime.openState(loaded, ctx.env);
       const client = runtime.clientFor(loaded, ctx.env, logger);
       const progress = progressReporter(process.stderr, items.length, !opts.json);
       const stop = new AbortController();
@@ -44,7 +44,7 @@ export function registerMirror(program: Command, ctx: CliContext): void {
       } finally {
         unsubscribe();
         await client.close();
-        state.close();
+        await state.close();
       }
     });
 }
