@@ -63,10 +63,14 @@ export class PostgresStateStore implements StateStore {
       port: location.port,
       user: location.user,
       database: location.database,
-      // A function: pg then never falls back to PGPASSWORD or ~/.pgpass on its own.
-      password: () => {
-        if (password === undefined) throw new Error("the server asks for a password and none is set");
-        return password;
+      // A function: pg then never falls back to PGPASSWORD or ~/.pgpass on its own. pg calls it
+      // with the client as `this`; after this error pg would leave the half-open socket to the
+      // server's authentication timeout (a minute), holding the process: close it once reported.
+      password: function (this: unknown) {
+        if (password !== undefined) return password;
+        const socket = (this as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
+        setImmediate(() => socket?.destroy());
+        throw new Error("the server asks for a password and none is set");
       },
       ssl: location.ssl === "disable" ? false : location.ssl === "require" ? { rejectUnauthorized: false } : true,
       options: `-c search_path=${PG_SCHEMA}`,
