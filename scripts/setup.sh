@@ -28,6 +28,14 @@ if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
 fi
 
+# A real BuildKit for the tests and the demo: Debian 13's dockerd, containerd, docker CLI and buildx,
+# unpacked into /var/cache/basewarm/buildkit (never installed); a second run finds them and fetches nothing.
+if [ "$(id -u)" -eq 0 ]; then
+  ./scripts/provision-buildkit.sh
+else
+  sudo --preserve-env=BASEWARM_BUILDKIT_DIR ./scripts/provision-buildkit.sh
+fi
+
 # npm ci when the installed tree is missing or older than the lockfile; `prepare` compiles TypeScript.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund

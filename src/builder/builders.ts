@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { BasewarmError } from "../errors.js";
 import type { Reference } from "../reference/index.js";
+import { parseBuildkitProgress } from "./buildkit-progress.js";
 import { errorLine, runProcess, spawnError, type ProcessResult } from "./process.js";
 
 export type BuilderDriver = "buildah" | "buildctl" | "buildx" | "none";
@@ -21,6 +22,14 @@ export interface BuilderConfig {
   storageRoot?: string;
   extraArgs?: string[];
   timeoutMs?: number;
+  /** RUN steps' network mode; undefined leaves the builder's default. */
+  network?: "host" | "none";
+  /**
+   * Where cache probes build (BuildKit clients): the buildkitd address (buildctl) or Docker host
+   * (buildx) of a separate builder. Its build cache is pruned before each probe, so the probe
+   * starts empty like a fresh CI runner. Without it the probe prunes and uses the admin builder.
+   */
+  probeAddr?: string;
   /** Environment for the builder process (PATH, HOME...): given by the composition root, never read here. */
   env: Record<string, string | undefined>;
 }
@@ -49,6 +58,8 @@ export interface ProbeResult {
   steps: number;
   cachedSteps: number;
   hitRatio: number;
+  /** Names of the steps the probe had to run (not taken from the cache). */
+  missed: string[];
   logTail: string;
 }
 
@@ -152,6 +163,7 @@ class BuildahBuilder implements Builder {
       ...Object.entries(request.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
       ...(request.target ? ["--target", request.target] : []),
       ...(request.platforms.length ? ["--platform", request.platforms.join(",")] : []),
+      ...(this.config.network ? ["--network", this.config.network] : []),
       ...(this.config.authFile ? ["--authfile", this.config.authFile] : []),
       ...(this.config.extraArgs ?? []),
       request.context,
@@ -198,24 +210,25 @@ class BuildahBuilder implements Builder {
  * are not counted.
  */
 export function countCachedSteps(lines: string[], logTail = ""): ProbeResult {
-  let steps = 0;
   let cachedSteps = 0;
   let inStep = false;
-  let current = "";
+  const names: string[] = [];
+  const cached = new Set<number>();
   for (const line of lines) {
     const step = /^STEP \d+\/\d+: (\S+)/.exec(line);
     if (step) {
-      current = (step[1] ?? "").toUpperCase();
-      inStep = current !== "FROM";
-      if (inStep) steps++;
+      inStep = (step[1] ?? "").toUpperCase() !== "FROM";
+      if (inStep) names.push(line.trim());
       continue;
     }
     if (inStep && /Cache pulled from remote/i.test(line)) {
       cachedSteps++;
+      cached.add(names.length - 1);
       inStep = false;
     }
   }
-  return { steps, cachedSteps, hitRatio: steps === 0 ? 1 : cachedSteps / steps, logTail };
+  const steps = names.length;
+  return { steps, cachedSteps, hitRatio: steps === 0 ? 1 : cachedSteps / steps, missed: names.filter((_, i) => !cached.has(i)), logTail };
 }
 
 // ---------------------------------------------------------------- BuildKit clients
@@ -241,6 +254,31 @@ function buildkitClientEnv(config: BuilderConfig): Record<string, string | undef
   const env = { ...config.env };
   if (config.authFile) env["DOCKER_CONFIG"] = dirname(config.authFile);
   return env;
+}
+
+/**
+ * Probe a BuildKit client's cache: prune the probe builder so it holds nothing, build once more
+ * importing only the registry cache, and count from BuildKit's own progress stream which steps
+ * came from that cache (every RUN/COPY/ADD... step; FROM and BuildKit's internal vertices aside).
+ */
+async function probeBuildkit(prune: string[], build: string[], env: Record<string, string | undefined>, config: BuilderConfig, request: BuildRequest, program: string, hint: string): Promise<ProbeResult> {
+  let pruned: ProcessResult;
+  let result: ProcessResult;
+  try {
+    pruned = await runProcess(prune, { env, timeoutMs: 120_000, ...(request.signal ? { signal: request.signal } : {}) });
+    if (pruned.code !== 0) throw new BasewarmError("BUILD_FAILED", `cannot empty the probe builder (${prune.slice(1).join(" ")}): ${errorLine(pruned.tail)}`);
+    result = await runProcess(build, {
+      env, keepAll: true, tailLines: 60,
+      ...(request.signal ? { signal: request.signal } : {}),
+      ...(config.timeoutMs ? { timeoutMs: config.timeoutMs } : {}),
+    });
+  } catch (err) {
+    if (err instanceof BasewarmError) throw err;
+    throw spawnError(program, err, hint);
+  }
+  if (result.code !== 0) throw new BasewarmError("BUILD_FAILED", `cache probe build failed: ${errorLine(result.tail)}`);
+  const progress = parseBuildkitProgress(result.lines.join("\n"), "rawjson");
+  return { steps: progress.totalSteps, cachedSteps: progress.cachedSteps, hitRatio: progress.hitRatio, missed: progress.missed, logTail: result.tail };
 }
 
 class BuildctlBuilder implements Builder {
@@ -302,6 +340,9 @@ class BuildctlBuilder implements Builder {
       ...Object.entries(request.buildArgs).flatMap(([k, v]) => ["--opt", `build-arg:${k}=${v}`]),
       ...(request.target ? ["--opt", `target=${request.target}`] : []),
       ...(request.platforms.length ? ["--opt", `platform=${request.platforms.join(",")}`] : []),
+      ...(this.config.network ? ["--opt", `force-network-mode=${this.config.network}`] : []),
+      // Host networking is an entitlement the daemon must also allow (buildkitd --allow-insecure-entitlement network.host).
+      ...(this.config.network === "host" ? ["--allow", "network.host"] : []),
       "--export-cache", flags.exportCache,
       "--import-cache", flags.importCache,
       ...(this.config.extraArgs ?? []),
@@ -310,6 +351,13 @@ class BuildctlBuilder implements Builder {
 
   build(request: BuildRequest): Promise<BuildResult> {
     return runBuild(this.command(request), this.env(), this.config, request, "buildctl build", "install BuildKit's client (buildctl) or set build.executable");
+  }
+
+  probe(request: BuildRequest): Promise<ProbeResult> {
+    const addr = this.config.probeAddr ? ["--addr", this.config.probeAddr] : this.addr();
+    const command = this.command(request).filter((_, i, all) => all[i] !== "--export-cache" && all[i - 1] !== "--export-cache");
+    const build = [this.program, ...addr, ...command.slice(1 + this.addr().length), "--progress", "rawjson"];
+    return probeBuildkit([this.program, ...addr, "prune", "--all"], build, this.env(), this.config, request, this.program, "install BuildKit's client (buildctl) or set build.executable");
   }
 }
 
@@ -323,20 +371,51 @@ class BuildxBuilder implements Builder {
     this.program = config.executable ?? "docker";
   }
 
-  private env(): Record<string, string | undefined> {
-    return buildkitClientEnv(this.config);
+  /** `build.addr` is the Docker host of the admin builder; the probe may use another. */
+  private env(host = this.config.addr): Record<string, string | undefined> {
+    const env = buildkitClientEnv(this.config);
+    if (host !== undefined) env["DOCKER_HOST"] = host;
+    return env;
   }
 
-  async version(): Promise<string> {
-    let result: ProcessResult;
+  private async run(args: string[], env = this.env()): Promise<ProcessResult> {
     try {
-      result = await runProcess([this.program, "buildx", "version"], { env: this.env(), timeoutMs: 30_000 });
+      return await runProcess([this.program, ...args], { env, timeoutMs: 60_000 });
     } catch (err) {
       throw spawnError(this.program, err, "install Docker with the buildx plugin or set build.executable");
     }
-    const version = parseVersion(result.tail);
-    if (result.code !== 0 || !version) throw new BasewarmError("BUILD_FAILED", `docker buildx version failed: ${errorLine(result.tail)}`);
-    return `buildx ${version.raw}`;
+  }
+
+  /**
+   * Preflight: the buildx plugin answers, and the builder's daemon is reachable. dockerd's embedded
+   * BuildKit reports `v0.0.0+unknown`; the daemon's own version stands in for it then.
+   */
+  async version(): Promise<string> {
+    const client = await this.run(["buildx", "version"]);
+    const clientVersion = parseVersion(client.tail);
+    if (client.code !== 0 || !clientVersion) {
+      const missing = /is not a docker command|unknown command/i.test(client.tail);
+      throw new BasewarmError("BUILDER_INCOMPATIBLE", missing
+        ? `${this.program} has no buildx plugin (${errorLine(client.tail)}); install docker-buildx or put it in the Docker config's cli-plugins folder`
+        : `docker buildx version failed: ${errorLine(client.tail)}`);
+    }
+    const inspect = await this.run(["buildx", "inspect"]);
+    if (inspect.code !== 0) {
+      throw new BasewarmError("BUILD_FAILED", `cannot reach the BuildKit builder${this.config.addr ? ` at ${this.config.addr}` : ""}: ${errorLine(inspect.tail)}; check build.addr and that the Docker daemon is running`);
+    }
+    const line = inspect.tail.split("\n").find((l) => /buildkit version/i.test(l)) ?? "";
+    const buildkit = parseVersion(line);
+    if (buildkit && buildkit.raw.replace(/^v/, "") !== "0.0.0") return `buildx ${clientVersion.raw} / buildkit ${buildkit.raw}`;
+    const server = await this.run(["version", "--format", "{{.Server.Version}}"]);
+    const daemon = server.code === 0 ? server.tail.trim().split("\n").at(-1) ?? "unknown" : "unknown";
+    return `buildx ${clientVersion.raw} / dockerd ${daemon} (embedded BuildKit)`;
+  }
+
+  probe(request: BuildRequest): Promise<ProbeResult> {
+    const env = this.env(this.config.probeAddr ?? this.config.addr);
+    const command = this.command(request).filter((_, i, all) => all[i] !== "--cache-to" && all[i - 1] !== "--cache-to");
+    const build = [...command.slice(0, -1), "--progress=rawjson", command.at(-1) ?? request.context];
+    return probeBuildkit([this.program, "buildx", "prune", "--all", "--force"], build, env, this.config, request, this.program, "install Docker with the buildx plugin or set build.executable");
   }
 
   command(request: BuildRequest): string[] {
@@ -350,6 +429,7 @@ class BuildxBuilder implements Builder {
       "--cache-to", flags.exportCache,
       "--cache-from", flags.importCache,
       "--output", "type=cacheonly",
+      ...(this.config.network ? [`--network=${this.config.network}`] : []),
       ...(this.config.extraArgs ?? []),
       request.context,
     ];

@@ -22,7 +22,8 @@ export function formatRunReport(report: RunReport): string {
   if (report.builds.length > 0) {
     lines.push("builds:");
     for (const b of report.builds) {
-      const ratio = b.hitRatio === undefined ? "" : `  probe cache hits ${(b.hitRatio * 100).toFixed(0)}%`;
+      const steps = b.probe ? ` (${b.probe.cached}/${b.probe.steps} steps)` : "";
+      const ratio = b.hitRatio === undefined ? "" : `  probe cache hits ${(b.hitRatio * 100).toFixed(0)}%${steps}`;
       lines.push(`  ${b.outcome.padEnd(8)} ${b.entry}  → ${b.cacheRef}  ${b.reason}${ratio}${b.durationMs ? `  (${(b.durationMs / 1000).toFixed(1)} s)` : ""}`);
     }
   }

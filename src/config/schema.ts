@@ -4,10 +4,14 @@
  */
 import cron from "node-cron";
 import { z } from "zod";
+import { PLATFORM_SYNTAX, tryParsePlatform } from "../oci/index.js";
 import { isValidRegistryHost, referenceProblem, repositoryPathProblem } from "../reference/index.js";
 import { parseStateSetting } from "../state/setting.js";
 
-const platform = z.string().regex(/^[a-z0-9_.-]+\/[a-z0-9_.-]+(\/[a-z0-9_.-]+)?$/, "want os/arch[/variant], e.g. linux/amd64");
+const platform = z.string().superRefine((value, ctx) => {
+  const parsed = tryParsePlatform(value, { requireArchitecture: true });
+  if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: `want ${PLATFORM_SYNTAX}, not ${JSON.stringify(value)}: ${parsed}` });
+});
 const registryHost = z.string().refine((h) => isValidRegistryHost(h), "want a registry host like registry.example.com or 127.0.0.1:5000");
 /** A refinement whose message names the value and the reason it was refused. */
 function checkedBy(problem: (value: string) => string | undefined, advice: string) {
@@ -87,8 +91,19 @@ export const configSchema = z.strictObject({
     addr: z.string().min(1).optional(),
     executable: z.string().min(1).optional(),
     timeoutSeconds: z.number().int().min(1).default(3600),
-    /** buildah: rebuild on empty storage after each build to measure cache hits. */
+    /**
+     * Network mode of RUN steps in admin and probe builds. BuildKit keys a RUN step's cache on it,
+     * so tenant builds must use the same mode to hit the cache; `host` also works on builders
+     * without a bridge network. `default` passes no flag (the builder's own default).
+     */
+    network: z.enum(["host", "none", "default"]).default("host"),
+    /** After each admin build, build again on an empty builder and count the steps taken from the cache. */
     probe: z.boolean().default(true),
+    /**
+     * BuildKit clients: where probes build — a second buildkitd address (buildctl) or Docker host
+     * (buildx). Its build cache is pruned before each probe. Default: the admin builder, pruned.
+     */
+    probeAddr: z.string().min(1).optional(),
     extraArgs: z.array(z.string()).default([]),
   }).prefault({}),
   schedule: z.strictObject({

@@ -7,10 +7,9 @@ import pLimit, { type LimitFunction } from "p-limit";
 import { BasewarmError, errorMessage, isBasewarmError } from "../errors.js";
 import { silentLogger, type Logger } from "../log/index.js";
 import type { Reference } from "../reference/index.js";
-import type { Descriptor, RegistryClient, RepositoryRef } from "../registry/index.js";
-import { digestOf, isIndexMediaType, MEDIA_TYPES, referenceIn } from "../registry/index.js";
-import { parseManifest, type BlobDescriptor, type ChildDescriptor, type Platform } from "./manifest.js";
-import { formatPlatform, platformMatches } from "./platform.js";
+import { filterIndex, formatPlatform, isIndexMediaType, MEDIA_TYPES, parseManifest, platformMatches, type BlobDescriptor, type ChildDescriptor, type Descriptor, type Platform } from "../oci/index.js";
+import type { RegistryClient, RepositoryRef } from "../registry/index.js";
+import { digestOf, referenceIn } from "../registry/index.js";
 import { DigestVerifier } from "./verify-stream.js";
 
 export type CopyStatus = "copied" | "unchanged" | "failed" | "deferred";
@@ -128,7 +127,7 @@ export class Copier {
     };
     try {
       const reserve = this.options.rateLimitReserve;
-      const budget = this.client.transport.rateLimit(request.source.registry);
+      const budget = this.client.rateLimit(request.source.registry);
       if (reserve !== undefined && budget && budget.remaining <= reserve) {
         result.status = "deferred";
         result.error = `${request.source.registry} has ${budget.remaining} pulls left of ${budget.limit}, at or below the reserve of ${reserve}; deferred to a later run`;
@@ -240,16 +239,13 @@ export class Copier {
   private async filteredIndex(source: Reference, digest: string, platforms: Platform[]) {
     const manifest = await this.client.manifestGet(source.pinned(digest));
     if (!isIndexMediaType(manifest.mediaType)) return undefined;
-    const doc = JSON.parse(manifest.bytes.toString("utf8")) as Record<string, unknown> & { manifests: unknown[] };
-    const parsed = parseManifest(manifest.bytes, manifest.mediaType, source.toString());
-    const keep = parsed.children.map((child, i) => ({ child, i })).filter(({ child }) => platforms.some((p) => platformMatches(p, child.platform)));
-    if (keep.length === 0) {
-      const available = parsed.children.map((c) => (c.platform ? formatPlatform(c.platform) : "unknown")).join(", ");
-      throw new BasewarmError("NOT_FOUND", `${source.toString()} has no manifest for ${platforms.map(formatPlatform).join(", ")} (available: ${available})`);
+    const reduced = filterIndex(manifest.bytes, manifest.mediaType, source.toString(), (child) => platforms.some((p) => platformMatches(p, child.platform)));
+    if (reduced.children.length === 0) {
+      const available = reduced.dropped.map((c) => (c.platform ? formatPlatform(c.platform, { osVersion: true }) : "unknown")).join(", ");
+      throw new BasewarmError("NOT_FOUND", `${source.toString()} has no manifest for ${platforms.map((p) => formatPlatform(p, { osVersion: true })).join(", ")} (available: ${available})`);
     }
-    const reduced = { ...doc, manifests: keep.map(({ i }) => doc.manifests[i]) };
-    const bytes = Buffer.from(JSON.stringify(reduced));
-    return { bytes, mediaType: manifest.mediaType, digest: digestOf(bytes), children: keep.map(({ child }) => child) };
+    const { bytes } = reduced;
+    return { bytes, mediaType: manifest.mediaType, digest: digestOf(bytes), children: reduced.children };
   }
 
   /**

@@ -9,6 +9,8 @@ export {
   isValidRegistryHost,
   isValidTag,
   DEFAULT_REGISTRY,
+  repositoryScope,
   type ReferenceParts,
+  type ScopeActions,
 } from "./reference.js";
 export { digestProblem, isDigest, assertDigest, digestAlgorithm, type DigestAlgorithm } from "./digest.js";

@@ -28,6 +28,18 @@ const PATH_RE = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
 const TAG_RE = new RegExp(`^${TAG}$`);
 const HEX64_RE = /^[a-f0-9]{64}$/;
 
+export type ScopeActions = "pull" | "push" | "pull,push";
+
+/**
+ * The token scope of a repository (distribution token spec: `repository:<name>:<actions>`), for
+ * callers that hold a repository without a tag or digest; `Reference.scope` is the same rule.
+ */
+export function repositoryScope(repository: string, actions: ScopeActions): string {
+  const problem = repositoryPathProblem(repository);
+  if (problem !== undefined) throw new BasewarmError("REF_INVALID", `invalid repository ${JSON.stringify(repository)} for a token scope: ${problem}`);
+  return `repository:${repository}:${actions}`;
+}
+
 export interface ReferenceParts {
   /** Registry host as written in references, e.g. `docker.io`, `127.0.0.1:5000`. */
   readonly registry: string;
@@ -73,8 +85,8 @@ export class Reference implements ReferenceParts {
   }
 
   /** Token scope for this repository (distribution token spec: `repository:<name>:<actions>`). */
-  scope(actions: "pull" | "push" | "pull,push"): string {
-    return `repository:${this.repository}:${actions}`;
+  scope(actions: ScopeActions): string {
+    return repositoryScope(this.repository, actions);
   }
 
   withDigest(digest: string): Reference {

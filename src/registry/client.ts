@@ -4,21 +4,16 @@
  */
 import { createHash } from "node:crypto";
 import { PassThrough, Readable, type Duplex } from "node:stream";
-import { BasewarmError, isBasewarmError } from "../errors.js";
-import { digestAlgorithm, isDigest, Reference } from "../reference/index.js";
-import { bareMediaType, MANIFEST_ACCEPT, MEDIA_TYPES } from "./media-types.js";
-import { Transport, type RegistryResponse, type TransportOptions } from "./transport.js";
+import { z } from "zod";
+import { BasewarmError, isBasewarmError, type ErrorCode } from "../errors.js";
+import { bareMediaType, MANIFEST_ACCEPT, MEDIA_TYPES, parseManifest, sniffMediaType, type ChildDescriptor, type Descriptor } from "../oci/index.js";
+import { digestAlgorithm, isDigest, Reference, repositoryScope } from "../reference/index.js";
+import { Transport, type RateLimitInfo, type RegistryResponse, type TransportOptions } from "./transport.js";
 
 /** A repository in a registry: what every blob and manifest call is scoped to. */
 export interface RepositoryRef {
   registry: string;
   repository: string;
-}
-
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
 }
 
 export interface Manifest extends Descriptor {
@@ -27,6 +22,8 @@ export interface Manifest extends Descriptor {
 
 /** Manifests are small documents; anything bigger is refused (as registries do). */
 export const MANIFEST_SIZE_LIMIT = 4 * 1024 * 1024;
+/** One page of a tag list (`n=1000` tags of at most 128 characters is ~130 KiB); more is not a tag list. */
+export const TAG_LIST_PAGE_LIMIT = 1024 * 1024;
 /** Blobs above this size are uploaded in chunks (PATCH) rather than one PUT. */
 export const DEFAULT_CHUNKED_THRESHOLD = 512 * 1024 * 1024;
 export const DEFAULT_CHUNK_SIZE = 32 * 1024 * 1024;
@@ -43,22 +40,23 @@ function repoLabel(repo: RepositoryRef): string {
 }
 
 function pullScope(repo: RepositoryRef): string {
-  return `repository:${repo.repository}:pull`;
+  return repositoryScope(repo.repository, "pull");
 }
 
 function pushScope(repo: RepositoryRef): string {
-  return `repository:${repo.repository}:pull,push`;
+  return repositoryScope(repo.repository, "pull,push");
 }
 
 export function digestOf(data: Buffer | string, algorithm: "sha256" | "sha384" | "sha512" = "sha256"): string {
   return `${algorithm}:${createHash(algorithm).update(data).digest("hex")}`;
 }
 
-async function readCapped(response: RegistryResponse, limit: number, subject: string): Promise<Buffer> {
+/** Read a body into memory, refusing (and draining) one over `limit` bytes. */
+async function readCapped(response: RegistryResponse, limit: number, what: string, code: ErrorCode): Promise<Buffer> {
   const length = Number(response.headers["content-length"] ?? "NaN");
   if (!Number.isNaN(length) && length > limit) {
     await response.body.dump().catch(() => undefined);
-    throw new BasewarmError("MANIFEST_TOO_LARGE", `manifest ${subject} is ${length} bytes, over the ${limit}-byte limit`);
+    throw new BasewarmError(code, `${what} is ${length} bytes, over the ${limit}-byte limit`);
   }
   const chunks: Buffer[] = [];
   let total = 0;
@@ -67,36 +65,60 @@ async function readCapped(response: RegistryResponse, limit: number, subject: st
     total += buffer.length;
     if (total > limit) {
       response.body.destroy();
-      throw new BasewarmError("MANIFEST_TOO_LARGE", `manifest ${subject} is over the ${limit}-byte limit`);
+      throw new BasewarmError(code, `${what} is over the ${limit}-byte limit`);
     }
     chunks.push(buffer);
   }
   return Buffer.concat(chunks);
 }
 
+/** Registry JSON other than manifests, validated; a bad document is a REGISTRY_ERROR naming it. */
+function parseRegistryJson<T>(bytes: Buffer, schema: z.ZodType<T>, what: string): T {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString("utf8"));
+  } catch {
+    throw new BasewarmError("REGISTRY_ERROR", `${what}: the registry sent a response that is not valid JSON`);
+  }
+  const parsed = schema.safeParse(doc);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new BasewarmError("REGISTRY_ERROR", `${what}: unexpected response (${issue?.path.join(".") || "document"}: ${issue?.message ?? "invalid"})`);
+  }
+  return parsed.data;
+}
+
+// distribution-spec "Listing Tags": `{"name": ..., "tags": [...]}`; registries send `null` for none.
+const tagListSchema = z.looseObject({ tags: z.array(z.string()).nullish() });
+
 export class RegistryClient {
-  readonly transport: Transport;
+  readonly #transport: Transport;
   private readonly chunkedThreshold: number;
   private readonly chunkSize: number;
 
   constructor(options: ClientOptions = {}) {
-    this.transport = new Transport(options);
+    this.#transport = new Transport(options);
     this.chunkedThreshold = options.chunkedThreshold ?? DEFAULT_CHUNKED_THRESHOLD;
     this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   }
 
   close(): Promise<void> {
-    return this.transport.close();
+    return this.#transport.close();
+  }
+
+  /** The pull budget a registry (Docker Hub) last announced, if any; callers defer work near its end. */
+  rateLimit(registry: string): RateLimitInfo | undefined {
+    return this.#transport.rateLimit(registry);
   }
 
   /** `GET /v2/`: checks the registry answers and learns its auth scheme. */
   async ping(registry: string): Promise<void> {
-    const res = await this.transport.request({
+    const res = await this.#transport.request({
       host: registry, method: "GET", path: "/v2/", scopes: [], subject: registry,
       accept: (s) => s === 200 || s === 401,
     });
     await res.body.dump();
-    if (res.status === 401) this.transport.auth.learn(registry, res.headers["www-authenticate"]);
+    if (res.status === 401) this.#transport.auth.learn(registry, res.headers["www-authenticate"]);
   }
 
   /**
@@ -104,7 +126,7 @@ export class RegistryClient {
    * A registry that omits `Docker-Content-Digest` on HEAD costs one GET instead.
    */
   async manifestHead(ref: Reference, accept: readonly string[] = MANIFEST_ACCEPT): Promise<Descriptor | undefined> {
-    const res = await this.transport.request({
+    const res = await this.#transport.request({
       host: ref.registry, method: "HEAD", path: `/v2/${ref.repository}/manifests/${ref.identifier}`,
       headers: { accept: accept.join(", ") }, scopes: [ref.scope("pull")], subject: ref.toString(),
       accept: (s) => (s >= 200 && s < 300) || s === 404,
@@ -126,11 +148,11 @@ export class RegistryClient {
 
   /** GET a manifest with its exact bytes; the digest is verified against the reference or the header. */
   async manifestGet(ref: Reference, accept: readonly string[] = MANIFEST_ACCEPT): Promise<Manifest> {
-    const res = await this.transport.request({
+    const res = await this.#transport.request({
       host: ref.registry, method: "GET", path: `/v2/${ref.repository}/manifests/${ref.identifier}`,
       headers: { accept: accept.join(", ") }, scopes: [ref.scope("pull")], subject: ref.toString(),
     });
-    const bytes = await readCapped(res, MANIFEST_SIZE_LIMIT, ref.toString());
+    const bytes = await readCapped(res, MANIFEST_SIZE_LIMIT, `manifest ${ref.toString()}`, "MANIFEST_TOO_LARGE");
     const header = res.headers["docker-content-digest"];
     const expected = ref.digest ?? (header && isDigest(header) ? header : undefined);
     const algorithm = expected ? digestAlgorithm(expected) : "sha256";
@@ -145,7 +167,7 @@ export class RegistryClient {
   /** PUT a manifest by tag or digest; returns the digest the registry stored. */
   async manifestPut(repo: RepositoryRef, reference: string, manifest: { bytes: Buffer; mediaType: string }): Promise<string> {
     const subject = `${repoLabel(repo)}${isDigest(reference) ? "@" : ":"}${reference}`;
-    const res = await this.transport.request({
+    const res = await this.#transport.request({
       host: repo.registry, method: "PUT", path: `/v2/${repo.repository}/manifests/${reference}`,
       headers: { "content-type": manifest.mediaType }, body: manifest.bytes, scopes: [pushScope(repo)], subject,
     });
@@ -160,7 +182,7 @@ export class RegistryClient {
 
   /** HEAD a blob: its size when the repository has it, undefined otherwise. */
   async blobHead(repo: RepositoryRef, digest: string): Promise<number | undefined> {
-    const res = await this.transport.request({
+    const res = await this.#transport.request({
       host: repo.registry, method: "HEAD", path: `/v2/${repo.repository}/blobs/${digest}`,
       scopes: [pullScope(repo)], subject: `${repoLabel(repo)}@${digest}`, followRedirects: true,
       accept: (s) => (s >= 200 && s < 300) || s === 404,
@@ -173,7 +195,7 @@ export class RegistryClient {
 
   /** One GET of a blob from `offset` (a Range request when > 0). */
   private async blobGetOnce(repo: RepositoryRef, digest: string, offset: number, signal?: AbortSignal): Promise<RegistryResponse> {
-    return this.transport.request({
+    return this.#transport.request({
       host: repo.registry, method: "GET", path: `/v2/${repo.repository}/blobs/${digest}`,
       headers: offset > 0 ? { range: `bytes=${offset}-` } : {}, scopes: [pullScope(repo)],
       subject: `${repoLabel(repo)}@${digest}`, followRedirects: true, priority: "bulk",
@@ -214,7 +236,7 @@ export class RegistryClient {
             }
           }
           if (options.size !== undefined && delivered < options.size) {
-            throw Object.assign(new Error(`blob body ended after ${delivered} of ${options.size} bytes`), { code: "UND_ERR_RES_CONTENT_LENGTH_MISMATCH" });
+            throw new BasewarmError("NETWORK_ERROR", `GET ${repoLabel(repo)}@${digest}: the body ended after ${delivered} of ${options.size} bytes`, { retryable: true });
           }
           out.end();
           return;
@@ -239,7 +261,7 @@ export class RegistryClient {
    */
   async blobMount(repo: RepositoryRef, digest: string, fromRepository: string): Promise<MountResult> {
     const from: RepositoryRef = { registry: repo.registry, repository: fromRepository };
-    const res = await this.transport.request({
+    const res = await this.#transport.request({
       host: repo.registry, method: "POST",
       path: `/v2/${repo.repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(fromRepository)}`,
       scopes: [pushScope(repo), pullScope(from)], subject: `${repoLabel(repo)}@${digest} (mount from ${fromRepository})`,
@@ -253,7 +275,7 @@ export class RegistryClient {
   }
 
   private async uploadStart(repo: RepositoryRef): Promise<string> {
-    const res = await this.transport.request({
+    const res = await this.#transport.request({
       host: repo.registry, method: "POST", path: `/v2/${repo.repository}/blobs/uploads/`,
       scopes: [pushScope(repo)], subject: `${repoLabel(repo)} (upload)`, accept: (s) => s === 202,
     });
@@ -277,7 +299,7 @@ export class RegistryClient {
     }
     const url = new URL(location);
     url.searchParams.set("digest", digest);
-    const res = await this.transport.request({
+    const res = await this.#transport.request({
       host: repo.registry, method: "PUT", path: url.toString(),
       headers: { "content-type": "application/octet-stream", "content-length": String(size) },
       body: Buffer.isBuffer(body) ? body : () => body, once: !Buffer.isBuffer(body),
@@ -315,7 +337,7 @@ export class RegistryClient {
     let location = firstLocation;
     for (let offset = 0; offset < size; ) {
       const length = Math.min(this.chunkSize, size - offset);
-      const res = await this.transport.request({
+      const res = await this.#transport.request({
         host: repo.registry, method: "PATCH", path: location,
         headers: { "content-type": "application/octet-stream", "content-length": String(length), "content-range": `${offset}-${offset + length - 1}` },
         body: () => Readable.from(slice(length)), scopes: [pushScope(repo)], subject, priority: "bulk", accept: (s) => s === 202,
@@ -332,7 +354,7 @@ export class RegistryClient {
     }
     const url = new URL(location);
     url.searchParams.set("digest", digest);
-    const res = await this.transport.request({
+    const res = await this.#transport.request({
       host: repo.registry, method: "PUT", path: url.toString(), headers: { "content-length": "0" },
       scopes: [pushScope(repo)], subject, accept: (s) => s === 201, once: true,
     });
@@ -344,7 +366,7 @@ export class RegistryClient {
     const tags: string[] = [];
     let path: string | undefined = `/v2/${repo.repository}/tags/list?n=1000`;
     for (let page = 0; path && page < 1000; page++) {
-      const res = await this.transport.request({
+      const res = await this.#transport.request({
         host: repo.registry, method: "GET", path, scopes: [pullScope(repo)], subject: `${repoLabel(repo)} tags`,
         accept: (s) => (s >= 200 && s < 300) || s === 404,
       });
@@ -352,8 +374,9 @@ export class RegistryClient {
         await res.body.dump();
         return tags;
       }
-      const parsed = (await res.body.json()) as { tags?: unknown };
-      if (Array.isArray(parsed.tags)) tags.push(...parsed.tags.filter((t): t is string => typeof t === "string"));
+      const what = `tag list of ${repoLabel(repo)}`;
+      const parsed = parseRegistryJson(await readCapped(res, TAG_LIST_PAGE_LIMIT, what, "REGISTRY_ERROR"), tagListSchema, what);
+      tags.push(...(parsed.tags ?? []));
       const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers["link"] ?? "");
       path = link?.[1];
     }
@@ -364,27 +387,28 @@ export class RegistryClient {
    * The referrers of a manifest (OCI 1.1 referrers API), falling back to the tag schema
    * (`sha256-<hex>` tag) when the registry does not implement the API.
    */
-  async referrers(repo: RepositoryRef, digest: string): Promise<Descriptor[]> {
-    const res = await this.transport.request({
+  async referrers(repo: RepositoryRef, digest: string): Promise<ChildDescriptor[]> {
+    const subject = `${repoLabel(repo)}@${digest} referrers`;
+    const res = await this.#transport.request({
       host: repo.registry, method: "GET", path: `/v2/${repo.repository}/referrers/${digest}`,
-      headers: { accept: MEDIA_TYPES.ociIndex }, scopes: [pullScope(repo)], subject: `${repoLabel(repo)}@${digest} referrers`,
+      headers: { accept: MEDIA_TYPES.ociIndex }, scopes: [pullScope(repo)], subject,
       accept: (s) => (s >= 200 && s < 300) || s === 404,
     });
     let bytes: Buffer;
+    let mediaType: string = MEDIA_TYPES.ociIndex;
     if (res.status === 200 && bareMediaType(res.headers["content-type"]) === MEDIA_TYPES.ociIndex) {
-      bytes = await readCapped(res, MANIFEST_SIZE_LIMIT, `${repoLabel(repo)}@${digest} referrers`);
+      bytes = await readCapped(res, MANIFEST_SIZE_LIMIT, subject, "MANIFEST_TOO_LARGE");
     } else {
       await res.body.dump();
       const fallbackTag = digest.replace(":", "-");
       const head = await this.manifestHead(referenceIn(repo, fallbackTag));
       if (!head) return [];
-      bytes = (await this.manifestGet(referenceIn(repo, fallbackTag))).bytes;
+      ({ bytes, mediaType } = await this.manifestGet(referenceIn(repo, fallbackTag)));
     }
-    const parsed = JSON.parse(bytes.toString("utf8")) as { manifests?: unknown };
-    if (!Array.isArray(parsed.manifests)) return [];
-    return parsed.manifests
-      .filter((d): d is Descriptor => typeof d === "object" && d !== null && typeof (d as Descriptor).digest === "string")
-      .map((d) => ({ mediaType: d.mediaType, digest: d.digest, size: d.size }));
+    // The referrers response is an OCI index: read it like every other index.
+    const parsed = parseManifest(bytes, mediaType, subject);
+    if (parsed.kind !== "index") throw new BasewarmError("MANIFEST_INVALID", `manifest ${subject}: not an index (no manifests list)`);
+    return parsed.children;
   }
 }
 
@@ -393,16 +417,3 @@ export function referenceIn(repo: RepositoryRef, identifier: string): Reference 
   const place = { registry: repo.registry, repository: repo.repository };
   return new Reference(isDigest(identifier) ? { ...place, digest: identifier } : { ...place, tag: identifier });
 }
-
-/** Media type from the document itself, for registries that send none. */
-export function sniffMediaType(bytes: Buffer): string {
-  try {
-    const parsed = JSON.parse(bytes.toString("utf8")) as { mediaType?: unknown; manifests?: unknown; schemaVersion?: unknown };
-    if (typeof parsed.mediaType === "string") return parsed.mediaType;
-    if (parsed.schemaVersion === 1) return MEDIA_TYPES.dockerSchema1;
-    return Array.isArray(parsed.manifests) ? MEDIA_TYPES.ociIndex : MEDIA_TYPES.ociManifest;
-  } catch {
-    return "application/octet-stream";
-  }
-}
-

@@ -1,7 +1,6 @@
-export { RegistryClient, referenceIn, MANIFEST_SIZE_LIMIT, digestOf, sniffMediaType, type ClientOptions, type Descriptor, type Manifest, type MountResult, type RepositoryRef } from "./client.js";
+export { RegistryClient, referenceIn, MANIFEST_SIZE_LIMIT, TAG_LIST_PAGE_LIMIT, digestOf, type ClientOptions, type Manifest, type MountResult, type RepositoryRef } from "./client.js";
 export { Transport, apiHost, isLoopbackHost, DEFAULT_TIMEOUTS, type Timeouts, type TransportOptions, type RateLimitInfo } from "./transport.js";
 export { Authenticator, parseChallenge, type Challenge } from "./auth.js";
 export { DEFAULT_RETRY_POLICY, parseRetryAfter, backoffDelay, type RetryPolicy } from "./retry.js";
-export { MEDIA_TYPES, MANIFEST_ACCEPT, isIndexMediaType, isImageManifestMediaType, isSchema1MediaType, bareMediaType } from "./media-types.js";
 export { PrioritySemaphore } from "./semaphore.js";
 export { chainCredentials, configCredentials, dockerConfigCredentials, normalizeHost, spawnHelperRunner, type Credential, type CredentialSource, type HelperRunner, type SpawnHelperOptions, type ConfigCredentialEntry } from "./credentials.js";

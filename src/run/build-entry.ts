@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUILDKIT_CACHE_TAG, type Builder } from "../builder/index.js";
+import { BUILDKIT_CACHE_TAG, contextDigest, type Builder } from "../builder/index.js";
 import type { CatalogEntry } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
 import type { ImageUse } from "../dockerfile/index.js";
@@ -30,6 +30,8 @@ export interface BuildReport {
   durationMs: number;
   cacheCheck?: CacheCheck;
   hitRatio?: number;
+  /** The cache probe on an empty builder: steps taken from the cache, of all, and the ones missed. */
+  probe?: { steps: number; cached: number; missed: string[] };
   logTail?: string;
 }
 
@@ -90,6 +92,9 @@ export async function buildEntry(options: BuildEntryOptions, entry: CatalogEntry
   }
   const inputsHash = createHash("sha256").update(JSON.stringify({
     dockerfile: createHash("sha256").update(original).digest("hex"),
+    // What COPY/ADD can see: a changed file must rebuild, or the warm cache goes stale.
+    context: await contextDigest(entry.context, entry.dockerfile),
+    network: config.build.network,
     buildArgs: Object.entries(entry.buildArgs).sort(),
     target: entry.target ?? null,
     platforms: entry.platforms,
@@ -132,15 +137,18 @@ export async function buildEntry(options: BuildEntryOptions, entry: CatalogEntry
     if (!check.ok) {
       return record({ ...base, outcome: "failed", reason: `cache check failed: ${check.problems.slice(0, 3).join("; ")}`, inputsHash, durationMs: Date.now() - started, cacheCheck: check, logTail: result.logTail });
     }
-    let hitRatio: number | undefined;
+    let probed: Pick<BuildReport, "hitRatio" | "probe"> = {};
     if (builder.probe && config.build.probe) {
       const probe = await builder.probe(request);
-      hitRatio = probe.hitRatio;
-      if (probe.steps > 0 && probe.cachedSteps === 0) {
-        return record({ ...base, outcome: "failed", reason: `cache probe on empty storage reused 0 of ${probe.steps} steps`, inputsHash, durationMs: Date.now() - started, cacheCheck: check, hitRatio: probe.hitRatio, logTail: probe.logTail });
+      probed = { hitRatio: probe.hitRatio, probe: { steps: probe.steps, cached: probe.cachedSteps, missed: probe.missed } };
+      // Right after the admin build exported it, a fresh builder must find every step in the cache:
+      // a miss means tenants miss too (a step that is not reproducible, or a network-mode mismatch).
+      if (probe.cachedSteps < probe.steps) {
+        const missed = probe.missed.slice(0, 3).join("; ") + (probe.missed.length > 3 ? ` (and ${probe.missed.length - 3} more)` : "");
+        return record({ ...base, outcome: "failed", reason: `cache probe on an empty builder reused ${probe.cachedSteps} of ${probe.steps} steps; missed: ${missed}`, inputsHash, durationMs: Date.now() - started, cacheCheck: check, ...probed, logTail: probe.logTail });
       }
     }
-    return record({ ...base, outcome: "built", reason: last ? "inputs changed or cache missing" : "first build", inputsHash, durationMs: Date.now() - started, cacheCheck: check, ...(hitRatio === undefined ? {} : { hitRatio }), logTail: result.logTail });
+    return record({ ...base, outcome: "built", reason: last ? "inputs changed or cache missing" : "first build", inputsHash, durationMs: Date.now() - started, cacheCheck: check, ...probed, logTail: result.logTail });
   } catch (err) {
     return record({ ...base, outcome: "failed", reason: errorMessage(err), inputsHash, durationMs: Date.now() - started });
   } finally {

@@ -2,8 +2,9 @@
  * The mirror step of a run (and of `basewarm mirror`): copy every needed image into the target,
  * record each resolution and outcome in the state file, and summarize.
  */
-import { Copier, parsePlatform, type CopyResult, type ProgressEvent } from "../copy/index.js";
+import { Copier, type CopyResult, type ProgressEvent } from "../copy/index.js";
 import { mirrorReference } from "../naming/index.js";
+import { parsePlatform } from "../oci/index.js";
 import type { Config } from "../config/index.js";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../log/index.js";

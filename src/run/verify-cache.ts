@@ -5,15 +5,52 @@
  * - every blob it lists is stored in the mirror's cache repository (a cache exported without
  *   `image-manifest=true` points at layers elsewhere, and a fresh builder then misses it).
  */
-import { BasewarmError } from "../errors.js";
-import { parseManifest } from "../copy/index.js";
-import { MEDIA_TYPES, referenceIn, type RegistryClient, type RepositoryRef } from "../registry/index.js";
+import { BasewarmError, errorMessage, isBasewarmError } from "../errors.js";
+import { MEDIA_TYPES, parseManifest } from "../oci/index.js";
+import { referenceIn, type RegistryClient, type RepositoryRef } from "../registry/index.js";
+
+/** A digest whose presence could not be checked (401, timeout, 5xx): not the same as "not stored". */
+export interface CheckError {
+  digest: string;
+  code: string;
+  message: string;
+}
 
 export interface CacheCheck {
   ok: boolean;
   manifests: number;
   blobs: number;
   problems: string[];
+  /** Lookups that failed; each is also one of `problems`, so the check fails. */
+  errors?: CheckError[];
+}
+
+/**
+ * Is `digest` stored? True or false only when the registry answered (a 404 is "not stored");
+ * any other failure comes back as the error, so an expired credential or a slow registry is
+ * never reported as a missing blob.
+ */
+async function lookup(digest: string, probes: (() => Promise<unknown>)[]): Promise<boolean | CheckError> {
+  try {
+    for (const probe of probes) {
+      if ((await probe()) !== undefined) return true;
+    }
+    return false;
+  } catch (err) {
+    const code = isBasewarmError(err) ? err.code : typeof (err as { code?: unknown }).code === "string" ? String((err as { code: string }).code) : "UNEXPECTED";
+    return { digest, code, message: errorMessage(err) };
+  }
+}
+
+function record(result: CacheCheck, where: string, what: string, repo: RepositoryRef, found: boolean | CheckError): void {
+  const place = `${repo.registry}/${repo.repository}`;
+  if (found === true) return;
+  if (found === false) {
+    result.problems.push(`${where} lists ${what}, which is not stored in ${place}`);
+    return;
+  }
+  (result.errors ??= []).push(found);
+  result.problems.push(`${where} lists ${what}, which could not be checked in ${place}: ${found.code}: ${found.message}`);
 }
 
 async function checkManifest(client: RegistryClient, repo: RepositoryRef, identifier: string, result: CacheCheck, expectCacheConfig: boolean): Promise<void> {
@@ -28,10 +65,9 @@ async function checkManifest(client: RegistryClient, repo: RepositoryRef, identi
   if (parsed.kind === "index") {
     if (expectCacheConfig) result.problems.push(`${where} is an index, not an image manifest (export the cache with image-manifest=true so its layers are stored in the mirror)`);
     for (const child of parsed.children) {
-      // An index-style cache lists layers as children that live in other repositories.
-      const size = await client.blobHead(repo, child.digest).catch(() => undefined);
-      const asManifest = size === undefined ? await client.manifestHead(ref.pinned(child.digest)) : undefined;
-      if (size === undefined && !asManifest) result.problems.push(`${where} lists ${child.digest}, which is not stored in ${repo.registry}/${repo.repository}`);
+      // An index-style cache lists layers as children, which may be blobs or manifests.
+      const found = await lookup(child.digest, [() => client.blobHead(repo, child.digest), () => client.manifestHead(ref.pinned(child.digest))]);
+      record(result, where, child.digest, repo, found);
     }
     return;
   }
@@ -40,9 +76,7 @@ async function checkManifest(client: RegistryClient, repo: RepositoryRef, identi
   }
   for (const blob of parsed.blobs) {
     result.blobs++;
-    if ((await client.blobHead(repo, blob.digest)) === undefined) {
-      result.problems.push(`${where} lists blob ${blob.digest}, which is not stored in ${repo.registry}/${repo.repository}`);
-    }
+    record(result, where, `blob ${blob.digest}`, repo, await lookup(blob.digest, [() => client.blobHead(repo, blob.digest)]));
   }
 }
 

@@ -62,6 +62,9 @@ export function shardCatalog(catalog: Catalog, shard: { index: number; count: nu
 export async function warmRun(options: WarmRunOptions): Promise<RunReport> {
   const started = Date.now();
   const { config, client, state, builder, logger } = options;
+  // Builder preflight before any registry work: a missing binary, plugin or daemon is one clear
+  // line now, not a failure after a long mirror step.
+  const builderVersion = builder.driver === "none" ? "none" : await builder.version();
   let catalog = loadCatalog(options.catalog);
   if (options.shard) catalog = shardCatalog(catalog, options.shard);
   const runId = await state.startRun(options.trigger);
@@ -75,7 +78,6 @@ export async function warmRun(options: WarmRunOptions): Promise<RunReport> {
     });
     const builds: BuildReport[] = [];
     if (builder.driver !== "none") {
-      const builderVersion = await builder.version();
       for (const entry of catalog.entries) {
         if (options.signal?.aborted) break;
         builds.push(await buildEntry({

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { isBasewarmError } from "../../src/errors.js";
 import { createLogger } from "../../src/log/index.js";
 import { parseReference } from "../../src/reference/index.js";
-import { RegistryClient, digestOf, type RepositoryRef } from "../../src/registry/index.js";
+import { RegistryClient, TAG_LIST_PAGE_LIMIT, digestOf, type RepositoryRef } from "../../src/registry/index.js";
 import type { CredentialSource } from "../../src/registry/credentials.js";
 import { flatten, makeImage, makeLayer, makeMultiArch, pushImage, seededBytes, type TestImage } from "../../testkit/images.js";
 import type { RunningRegistry } from "../../testkit/registry-server.js";
@@ -271,5 +271,89 @@ describe("registry client against odd servers", () => {
     await client.close();
     await failing.close();
     server.close();
+  });
+
+  /** A registry stand-in whose answers a test picks per path; the port is loopback and free. */
+  async function oddServer(handler: (path: string, res: import("node:http").ServerResponse) => void) {
+    const server = createServer((req, res) => handler(req.url ?? "/", res));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const host = `127.0.0.1:${(server.address() as { port: number }).port}`;
+    return { host, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+
+  it("reads tag lists with a size cap and a schema: endless, broken or mistyped lists are REGISTRY_ERRORs, null is no tags", async () => {
+    let endlessBytes = 0;
+    const server = await oddServer((path, res) => {
+      res.setHeader("content-type", "application/json");
+      if (path.startsWith("/v2/endless/")) {
+        // No Content-Length and no end: only the cap stops the reader.
+        res.writeHead(200);
+        res.write('{"tags":["');
+        const chunk = Buffer.alloc(64 * 1024, 0x61);
+        const pump = () => {
+          while (!res.destroyed && endlessBytes < 64 * 1024 * 1024 && res.write(chunk)) endlessBytes += chunk.length;
+          if (!res.destroyed && endlessBytes < 64 * 1024 * 1024) res.once("drain", pump);
+        };
+        pump();
+        return;
+      }
+      if (path.startsWith("/v2/declared/")) {
+        res.writeHead(200, { "content-length": String(TAG_LIST_PAGE_LIMIT + 1) });
+        res.end();
+        return;
+      }
+      const bodies: Record<string, string> = { broken: '{"tags": [', mistyped: '{"tags": [1, 2]}', notags: '{"name": "x", "tags": null}', good: '{"name": "good/x", "tags": ["v1", "v2"]}' };
+      res.end(bodies[path.split("/")[2] ?? ""] ?? "{}");
+    });
+    const client = new RegistryClient({ retry: { maxAttempts: 1 } });
+    const repo = (name: string): RepositoryRef => ({ registry: server.host, repository: `${name}/x` });
+    expect(await client.tagsList(repo("good"))).toEqual(["v1", "v2"]);
+    expect(await client.tagsList(repo("notags"))).toEqual([]);
+    for (const [name, pattern] of [["endless", /over the 1048576-byte limit/], ["declared", /is 1048577 bytes, over the 1048576-byte limit/], ["broken", /not valid JSON/], ["mistyped", /unexpected response \(tags\.0: /]] as const) {
+      const err = await client.tagsList(repo(name)).catch((e: unknown) => e);
+      expect(isBasewarmError(err, "REGISTRY_ERROR"), `${name}: ${String(err)}`).toBe(true);
+      expect((err as Error).message).toMatch(pattern);
+      expect((err as Error).message).toContain(`tag list of ${server.host}/${name}/x`);
+    }
+    // The reader stopped soon after the cap instead of taking the whole endless body.
+    expect(endlessBytes).toBeLessThan(16 * 1024 * 1024);
+    await client.close();
+    await server.close();
+  });
+
+  it("reads referrers as an OCI index: entries keep artifactType, a malformed answer is MANIFEST_INVALID (never a SyntaxError)", async () => {
+    const subject = `sha256:${"b".repeat(64)}`;
+    const entry = { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${"c".repeat(64)}`, size: 321, artifactType: "application/spdx+json", annotations: { a: "b" } };
+    const server = await oddServer((path, res) => {
+      res.setHeader("content-type", "application/vnd.oci.image.index.v1+json");
+      const kind = path.split("/")[2];
+      if (kind === "good") res.end(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [entry] }));
+      else if (kind === "broken") res.end("{\"schemaVersion\": 2, \"manifests\": [");
+      else res.end(JSON.stringify({ schemaVersion: 2, manifests: [{ digest: "sha256:nope", size: 1 }] }));
+    });
+    const client = new RegistryClient({ retry: { maxAttempts: 1 } });
+    expect(await client.referrers({ registry: server.host, repository: "good/x" }, subject)).toEqual([entry]);
+    for (const [name, pattern] of [["broken", /not valid JSON/], ["baddigest", /manifests\[0\] has an invalid digest "sha256:nope"/]] as const) {
+      const err = await client.referrers({ registry: server.host, repository: `${name}/x` }, subject).catch((e: unknown) => e);
+      expect(isBasewarmError(err, "MANIFEST_INVALID"), `${name}: ${String(err)}`).toBe(true);
+      expect((err as Error).message).toMatch(pattern);
+    }
+    await client.close();
+    await server.close();
+  });
+
+  it("tells the copier the pull budget a registry announced, without exposing its transport", async () => {
+    const server = await oddServer((_path, res) => {
+      res.writeHead(404, { "ratelimit-limit": "100;w=21600", "ratelimit-remaining": "7;w=21600", "content-type": "application/json" });
+      res.end(JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN", message: "manifest unknown" }] }));
+    });
+    const client = new RegistryClient({ retry: { maxAttempts: 1 } });
+    expect(client.rateLimit(server.host)).toBeUndefined();
+    await client.manifestHead(parseReference(`${server.host}/x/y:1`));
+    expect(client.rateLimit(server.host)).toMatchObject({ limit: 100, remaining: 7 });
+    expect(client.rateLimit("127.0.0.1:1")).toBeUndefined();
+    expect(Object.keys(client)).not.toContain("transport");
+    await client.close();
+    await server.close();
   });
 });

@@ -15,8 +15,8 @@ export function registerCopy(program: Command, ctx: CliContext): void {
     .option("--config <file>", "take registry credentials and settings from this config")
     .option("--json", "print the result as JSON")
     .action(async (src: string, dst: string, opts: { platform?: string[]; force?: boolean; referrers?: boolean; insecure?: string[]; config?: string; json?: boolean }) => {
-      const [{ Copier, parsePlatform }, { loadConfig, defaultSettings }, { parseReference }, { clientFor }, { formatBytes, progressReporter }] = await Promise.all([
-        import("../../copy/index.js"), import("../../config/index.js"), import("../../reference/index.js"), import("../runtime.js"), import("../progress.js"),
+      const [{ Copier }, { parsePlatform }, { loadConfig, defaultSettings }, { parseReference }, { clientFor }, { formatBytes, progressReporter }] = await Promise.all([
+        import("../../copy/index.js"), import("../../oci/index.js"), import("../../config/index.js"), import("../../reference/index.js"), import("../runtime.js"), import("../progress.js"),
       ]);
       const source = parseReference(src);
       const target = parseReference(dst);

@@ -1,0 +1,14 @@
+export { MEDIA_TYPES, MANIFEST_ACCEPT, isIndexMediaType, isImageManifestMediaType, isSchema1MediaType, bareMediaType } from "./media-types.js";
+export { type Descriptor, type ChildDescriptor, type BlobDescriptor } from "./descriptor.js";
+export { parseManifest, filterIndex, sniffMediaType, isBuildkitCache, type ParsedManifest } from "./manifest.js";
+export {
+  DEFAULT_PLATFORM,
+  PLATFORM_SYNTAX,
+  parsePlatform,
+  tryParsePlatform,
+  platformProblemMessage,
+  normalizePlatform,
+  formatPlatform,
+  platformMatches,
+  type Platform,
+} from "./platform.js";
