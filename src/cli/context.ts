@@ -10,7 +10,10 @@ export interface CliContext {
   io: CliIo;
   env: Record<string, string | undefined>;
   debug: boolean;
-  /** Loaded on first use, so commands that log nothing never load the logger. */
-  logger: (level?: string) => Promise<Logger>;
+  /**
+   * Loaded on first use, so commands that log nothing never load the logger. `human`: readable
+   * lines for a person (not with --json, not for serve).
+   */
+  logger: (level?: string, options?: { human?: boolean }) => Promise<Logger>;
   setExit: (code: number) => void;
 }

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { EXIT, errorMessage, exitCodeFor } from "../errors.js";
+import { registerBuildkitConfig } from "./commands/buildkit-config.js";
 import { registerCopy } from "./commands/copy.js";
 import { registerHistory } from "./commands/history.js";
 import { registerMirror } from "./commands/mirror.js";
@@ -38,6 +39,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerPlan(program, ctx);
   registerStatus(program, ctx);
   registerHistory(program, ctx);
+  registerBuildkitConfig(program, ctx);
   return program;
 }
 
@@ -48,7 +50,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo, env: Record<
     io,
     env,
     debug,
-    logger: async (level) => (await import("./logging.js")).loggerFor(level, debug),
+    logger: async (level, options) => (await import("./logging.js")).loggerFor(level, debug, options?.human ?? false),
     setExit: (code) => {
       exitCode = code;
     },

@@ -61,6 +61,8 @@ export interface CopierOptions {
   knownBlobLocations?: (registry: string, digest: string) => string[];
   logger?: Logger;
   onProgress?: (event: ProgressEvent) => void;
+  /** Stop (SIGTERM): images not started yet are not started, blob streams in flight are aborted. */
+  signal?: AbortSignal;
 }
 
 interface ImageStats {
@@ -110,6 +112,11 @@ export class Copier {
     return Promise.all(requests.map((request) => this.imageLimit(() => this.copyImage(request))));
   }
 
+  /** Throws ABORTED once the copier was asked to stop. */
+  private checkStopped(): void {
+    if (this.options.signal?.aborted) throw new BasewarmError("ABORTED", "stopped: the run was asked to stop (SIGTERM); the next run finishes this image");
+  }
+
   async copyImage(request: CopyRequest): Promise<CopyResult> {
     const stats: ImageStats = { bytes: 0, copied: 0, mounted: 0, skipped: 0, manifests: 0 };
     const result: CopyResult = {
@@ -128,6 +135,7 @@ export class Copier {
     try {
       const reserve = this.options.rateLimitReserve;
       const budget = this.client.rateLimit(request.source.registry);
+      this.checkStopped();
       if (reserve !== undefined && budget && budget.remaining <= reserve) {
         result.status = "deferred";
         result.error = `${request.source.registry} has ${budget.remaining} pulls left of ${budget.limit}, at or below the reserve of ${reserve}; deferred to a later run`;
@@ -383,6 +391,7 @@ export class Copier {
       let session = location;
       for (let attempt = 1; ; attempt++) {
         let sent = 0;
+        this.checkStopped();
         try {
           const verifier = new DigestVerifier(blob.digest, blob.size, label(sourceRepo, blob.digest), (n) => {
             sent += n;
@@ -392,7 +401,7 @@ export class Copier {
           // which aborts the upload it feeds; the upload reports the error, so no 'error' listener
           // of its own is needed beyond keeping it from being unhandled.
           verifier.on("error", () => undefined);
-          this.client.blobRead(sourceRepo, blob.digest, { size: blob.size, through: verifier });
+          this.client.blobRead(sourceRepo, blob.digest, { size: blob.size, through: verifier, ...(this.options.signal ? { signal: this.options.signal } : {}) });
           await this.client.blobUpload(targetRepo, blob.digest, blob.size, verifier, session === undefined ? {} : { location: session });
           stats.bytes += blob.size;
           stats.copied++;
@@ -401,6 +410,7 @@ export class Copier {
           return;
         } catch (err) {
           session = undefined; // a broken session cannot be reused; start a new upload
+          this.checkStopped();
           const retryable = isBasewarmError(err) ? err.retryable : true;
           this.logger.debug({ blob: blob.digest, attempt, sent, error: errorMessage(err) }, "blob transfer failed");
           if (!retryable || attempt >= this.blobAttempts) {

@@ -13,6 +13,7 @@
  */
 import { BasewarmError } from "../errors.js";
 import { parseReference } from "../reference/index.js";
+import { TextBuilder } from "./text.js";
 import { analyzeDockerfile, decodeDockerfile, type ExtractOptions, type ImageUse, type LocatedUse, type Span } from "./extract.js";
 
 export interface RewriteResult {
@@ -56,7 +57,9 @@ export function rewriteDockerfile(
   for (const located of uses) {
     if (located.binding) {
       const key = `${located.binding.span.start}:${located.binding.span.end}`;
-      groups.set(key, [...(groups.get(key) ?? []), located]);
+      const group = groups.get(key);
+      if (group) group.push(located);
+      else groups.set(key, [located]);
       continue;
     }
     if (!located.span) continue;
@@ -80,16 +83,18 @@ export function rewriteDockerfile(
     for (const located of group) done.add(located);
   }
 
-  edits.sort((a, b) => b.span.start - a.span.start);
-  let out = text;
-  let limit = Infinity;
+  edits.sort((a, b) => a.span.start - b.span.start);
+  const out = new TextBuilder();
+  let copied = 0;
   for (const edit of edits) {
-    if (edit.span.end > limit) throw new Error("internal error: overlapping Dockerfile edits");
-    out = out.slice(0, edit.span.start) + edit.replacement + out.slice(edit.span.end);
-    limit = edit.span.start;
+    if (edit.span.start < copied) throw new Error("internal error: overlapping Dockerfile edits");
+    out.add(text.slice(copied, edit.span.start));
+    out.add(edit.replacement);
+    copied = edit.span.end;
   }
+  out.add(text.slice(copied));
   return {
-    text: out,
+    text: out.toString(),
     rewritten: uses.filter((u) => done.has(u)).map((u) => u.use),
     unrewritten: uses.filter((u) => !done.has(u)).map((u) => u.use),
   };

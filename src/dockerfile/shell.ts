@@ -8,6 +8,12 @@
  * kept (e.g. `${VAR:#p}` behaves like `${VAR#p}`, an escape inside double quotes only escapes `"`,
  * `$` and itself, `$1` is an (unset) variable, unset variables expand to "").
  */
+import { compilePattern, prefixMatchEnd, searchMatch, type Pattern } from "./glob.js";
+import { ShellError } from "./shell-error.js";
+import { TextBuilder, codePointLength, isGoSpaceCode } from "./text.js";
+
+export { isGoSpace } from "./text.js";
+export { ShellError, type ShellProblem } from "./shell-error.js";
 
 export interface ShellOptions {
   escapeToken?: string;
@@ -30,72 +36,71 @@ export interface ShellResult {
   unmatched: Set<string>;
 }
 
-export class ShellError extends Error {
-  override name = "ShellError";
-}
+/**
+ * How deeply `${...}` substitutions (and the quotes inside them) may nest. BuildKit recurses without a
+ * limit on Go's growable stack; ours is fixed, and no real Dockerfile nests more than a few levels.
+ */
+export const MAX_SHELL_NESTING = 200;
 
 const EOF = -1;
-
-/** Go's unicode.IsSpace (JS `\s` differs: it has U+FEFF and lacks U+0085). */
-export function isGoSpace(ch: string): boolean {
-  return /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/u.test(ch);
-}
+const DOLLAR = 0x24;
+const SINGLE = 0x27;
+const DOUBLE = 0x22;
 
 function isLetter(ch: string): boolean {
+  const c = ch.charCodeAt(0);
+  if (c < 0x80) return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
   return /^\p{L}$/u.test(ch);
 }
 
 function isDigit(ch: string): boolean {
+  const c = ch.charCodeAt(0);
+  if (c < 0x80) return c >= 0x30 && c <= 0x39;
   return /^\p{Nd}$/u.test(ch);
 }
 
 const SPECIAL_PARAMS = new Set(["@", "*", "#", "?", "-", "$", "!", "0"]);
 
+/** BuildKit's word splitting: unquoted whitespace ends a word; quoted or escaped text never does. */
 class Words {
-  word = "";
-  words: string[] = [];
-  inWord = false;
+  private word = new TextBuilder();
+  private readonly words: string[] = [];
 
-  addChar(ch: string): void {
-    if (isGoSpace(ch)) {
-      if (this.inWord && this.word.length > 0) {
-        this.words.push(this.word);
-        this.word = "";
-        this.inWord = false;
-      }
-    } else {
-      this.addRawChar(ch);
+  /** Text whose whitespace splits words (plain characters, variable values). */
+  addSplitting(s: string): void {
+    let start = 0;
+    for (let i = 0; i < s.length; i++) {
+      if (!isGoSpaceCode(s.charCodeAt(i))) continue;
+      this.word.add(s.slice(start, i));
+      this.flush();
+      start = i + 1;
     }
+    this.word.add(s.slice(start));
   }
 
-  addRawChar(ch: string): void {
-    this.word += ch;
-    this.inWord = true;
+  /** Text that stays in the current word (quoted, escaped). */
+  addRaw(s: string): void {
+    this.word.add(s);
   }
 
-  addString(s: string): void {
-    for (const ch of s) this.addChar(ch);
-  }
-
-  addRawString(s: string): void {
-    this.word += s;
-    this.inWord = true;
+  private flush(): void {
+    if (this.word.length === 0) return;
+    this.words.push(this.word.toString());
+    this.word = new TextBuilder();
   }
 
   get(): string[] {
-    if (this.word.length > 0) {
-      this.words.push(this.word);
-      this.word = "";
-      this.inWord = false;
-    }
+    this.flush();
     return this.words;
   }
 }
 
 class Lexer {
-  private readonly chars: string[];
+  private readonly src: string;
   private pos = 0;
+  private depth = 0;
   private rawEscapes: boolean;
+  private readonly escapeCode: number;
   readonly matched = new Set<string>();
   readonly unmatched = new Set<string>();
 
@@ -105,16 +110,21 @@ class Lexer {
   constructor(source: string, env: ReadonlyMap<string, string>, opts: Required<ShellOptions>) {
     this.env = env;
     this.opts = opts;
-    this.chars = Array.from(source);
+    this.src = source;
     this.rawEscapes = opts.rawEscapes;
+    this.escapeCode = opts.escapeToken.charCodeAt(0);
   }
 
+  /** The code point at the cursor as a string, or EOF. */
   private peek(): string | typeof EOF {
-    return this.pos < this.chars.length ? (this.chars[this.pos] as string) : EOF;
+    if (this.pos >= this.src.length) return EOF;
+    return this.src.slice(this.pos, this.pos + codePointLength(this.src, this.pos));
   }
 
   private next(): string | typeof EOF {
-    return this.pos < this.chars.length ? (this.chars[this.pos++] as string) : EOF;
+    const ch = this.peek();
+    if (ch !== EOF) this.pos += ch.length;
+    return ch;
   }
 
   run(): { result: string; words: string[] } {
@@ -124,109 +134,132 @@ class Lexer {
   private processStopOn(stop: string | typeof EOF, rawEscapes: boolean): { result: string; words: string[] } {
     const saved = this.rawEscapes;
     this.rawEscapes = rawEscapes;
+    const stopCode = stop === EOF ? -1 : stop.charCodeAt(0);
+    const src = this.src;
     try {
-      let result = "";
+      const result = new TextBuilder();
       const words = new Words();
-      while (this.peek() !== EOF) {
-        const ch = this.peek() as string;
-        if (stop !== EOF && ch === stop) {
-          this.next();
-          return { result, words: words.get() };
+      while (this.pos < src.length) {
+        const code = src.charCodeAt(this.pos);
+        if (code === stopCode) {
+          this.pos++;
+          return { result: result.toString(), words: words.get() };
         }
-        if (ch === "$") {
+        if (code === DOLLAR) {
           const tmp = this.processDollar();
-          result += tmp;
-          words.addString(tmp);
-        } else if (ch === "'") {
+          result.add(tmp);
+          words.addSplitting(tmp);
+        } else if (code === SINGLE) {
           const tmp = this.processSingleQuote();
-          result += tmp;
-          words.addRawString(tmp);
-        } else if (ch === '"') {
+          result.add(tmp);
+          words.addRaw(tmp);
+        } else if (code === DOUBLE) {
           const tmp = this.processDoubleQuote();
-          result += tmp;
-          words.addRawString(tmp);
-        } else {
-          let c = this.next() as string;
-          if (c === this.opts.escapeToken) {
-            if (this.rawEscapes) {
-              words.addRawChar(c);
-              result += c;
-            }
-            const escaped = this.next();
-            if (escaped === EOF) break;
-            c = escaped;
-            words.addRawChar(c);
-          } else {
-            words.addChar(c);
+          result.add(tmp);
+          words.addRaw(tmp);
+        } else if (code === this.escapeCode) {
+          this.pos++;
+          if (this.rawEscapes) {
+            words.addRaw(this.opts.escapeToken);
+            result.add(this.opts.escapeToken);
           }
-          result += c;
+          const escaped = this.next();
+          if (escaped === EOF) break;
+          words.addRaw(escaped);
+          result.add(escaped);
+        } else {
+          // A run of plain characters: none of them is special (all special characters are ASCII).
+          let end = this.pos + 1;
+          while (end < src.length) {
+            const c = src.charCodeAt(end);
+            if (c === stopCode || c === DOLLAR || c === SINGLE || c === DOUBLE || c === this.escapeCode) break;
+            end++;
+          }
+          const run = src.slice(this.pos, end);
+          this.pos = end;
+          words.addSplitting(run);
+          result.add(run);
         }
       }
-      if (stop !== EOF) throw new ShellError(`unexpected end of statement while looking for matching ${stop}`);
-      return { result, words: words.get() };
+      if (stop !== EOF) throw new ShellError("unterminated", `unexpected end of statement while looking for matching ${stop}`);
+      return { result: result.toString(), words: words.get() };
     } finally {
       this.rawEscapes = saved;
     }
   }
 
   private processSingleQuote(): string {
-    let result = "";
-    const open = this.next() as string;
-    if (this.opts.rawQuotes) result += open;
-    for (;;) {
-      const ch = this.next();
-      if (ch === EOF) throw new ShellError("unexpected end of statement while looking for matching single-quote");
-      if (ch === "'") {
-        if (this.opts.rawQuotes) result += ch;
-        return result;
-      }
-      result += ch;
+    const open = this.pos;
+    const close = this.src.indexOf("'", open + 1);
+    if (close === -1) {
+      this.pos = this.src.length;
+      throw new ShellError("unterminated", "unexpected end of statement while looking for matching single-quote");
     }
+    this.pos = close + 1;
+    return this.opts.rawQuotes ? this.src.slice(open, close + 1) : this.src.slice(open + 1, close);
   }
 
   private processDoubleQuote(): string {
-    let result = "";
-    const open = this.next() as string;
-    if (this.opts.rawQuotes) result += open;
+    const result = new TextBuilder();
+    const src = this.src;
+    if (this.opts.rawQuotes) result.add('"');
+    this.pos++;
     for (;;) {
-      const p = this.peek();
-      if (p === EOF) throw new ShellError("unexpected end of statement while looking for matching double-quote");
-      if (p === '"') {
-        this.next();
-        if (this.opts.rawQuotes) result += p;
-        return result;
+      if (this.pos >= src.length) throw new ShellError("unterminated", "unexpected end of statement while looking for matching double-quote");
+      const code = src.charCodeAt(this.pos);
+      if (code === DOUBLE) {
+        this.pos++;
+        if (this.opts.rawQuotes) result.add('"');
+        return result.toString();
       }
-      if (p === "$") {
-        result += this.processDollar();
+      if (code === DOLLAR) {
+        result.add(this.processDollar());
         continue;
       }
-      let ch = this.next() as string;
-      if (ch === this.opts.escapeToken) {
-        if (this.rawEscapes) result += ch;
-        const after = this.peek();
+      if (code === this.escapeCode) {
+        this.pos++;
+        const esc = this.opts.escapeToken;
+        if (this.rawEscapes) result.add(esc);
+        const after = this.pos < src.length ? src.charCodeAt(this.pos) : EOF;
         if (after === EOF) continue;
-        if (after === '"' || after === "$" || after === this.opts.escapeToken) ch = this.next() as string;
+        if (after === DOUBLE || after === DOLLAR || after === this.escapeCode) {
+          result.add(src[this.pos] as string);
+          this.pos++;
+        } else {
+          result.add(esc);
+        }
+        continue;
       }
-      result += ch;
+      let end = this.pos + 1;
+      while (end < src.length) {
+        const c = src.charCodeAt(end);
+        if (c === DOUBLE || c === DOLLAR || c === this.escapeCode) break;
+        end++;
+      }
+      result.add(src.slice(this.pos, end));
+      this.pos = end;
     }
   }
 
   private processName(): string {
-    let name = "";
-    while (this.peek() !== EOF) {
-      const ch = this.peek() as string;
-      if (name.length === 0 && isDigit(ch)) {
-        while (this.peek() !== EOF && isDigit(this.peek() as string)) name += this.next() as string;
-        return name;
+    const start = this.pos;
+    let first = true;
+    for (;;) {
+      const ch = this.peek();
+      if (ch === EOF) break;
+      if (first && isDigit(ch)) {
+        for (let d = this.peek(); d !== EOF && isDigit(d); d = this.peek()) this.pos += d.length;
+        return this.src.slice(start, this.pos);
       }
-      if (name.length === 0 && SPECIAL_PARAMS.has(ch)) {
-        this.next();
+      if (first && SPECIAL_PARAMS.has(ch)) {
+        this.pos += ch.length;
         return ch;
       }
       if (!isLetter(ch) && !isDigit(ch) && ch !== "_") break;
-      name += this.next() as string;
+      this.pos += ch.length;
+      first = false;
     }
-    return name;
+    return this.src.slice(start, this.pos);
   }
 
   private getEnv(name: string): { value: string; set: boolean } {
@@ -243,7 +276,8 @@ class Lexer {
     try {
       return this.processStopOn(stop, raw).result;
     } catch (err) {
-      if (this.peek() === EOF) throw new ShellError(missing);
+      if (err instanceof ShellError && err.problem === "too-deep") throw err;
+      if (this.peek() === EOF) throw new ShellError("unterminated", missing);
       throw err;
     }
   }
@@ -257,10 +291,22 @@ class Lexer {
       if (!set && this.opts.skipUnsetEnv) return "$" + name;
       return value;
     }
+    if (this.depth >= MAX_SHELL_NESTING) {
+      throw new ShellError("too-deep", `variable substitutions nested more than ${MAX_SHELL_NESTING} deep`);
+    }
+    this.depth++;
+    try {
+      return this.processBraced();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private processBraced(): string {
     this.next();
     const first = this.peek();
-    if (first === EOF) throw new ShellError("syntax error: missing '}'");
-    if (first === "{" || first === "}" || first === ":") throw new ShellError("syntax error: bad substitution");
+    if (first === EOF) throw new ShellError("unterminated", "syntax error: missing '}'");
+    if (first === "{" || first === "}" || first === ":") throw new ShellError("bad-substitution", "syntax error: bad substitution");
 
     const name = this.processName();
     let ch = this.next();
@@ -283,12 +329,12 @@ class Lexer {
       const replacement = this.stopOnBrace("}", true, "syntax error: missing '}'");
       const { value, set } = this.getEnv(name);
       if (!set && this.opts.skipUnsetEnv) return `\${${name}/${pattern}/${replacement}}`;
-      const re = shellPatternToRegex(pattern, true, false);
-      if (replaceAll) return goReplaceAll(value, re, replacement);
-      const m = re.exec(value);
-      return m ? value.slice(0, m.index) + replacement + value.slice(m.index + m[0].length) : value;
+      const compiled = compilePattern(pattern);
+      if (replaceAll) return goReplaceAll(value, compiled, replacement);
+      const m = searchMatch(compiled, value, 0);
+      return m ? value.slice(0, m.index) + replacement + value.slice(m.end) : value;
     } else if (ch !== "+" && ch !== "-" && ch !== "?" && ch !== "#" && ch !== "%") {
-      throw new ShellError(`unsupported modifier (${chs}) in substitution`);
+      throw new ShellError("unsupported-modifier", `unsupported modifier (${chs}) in substitution`);
     }
 
     // ch is now the operator (after an optional ':'); an unknown one is reported after reading the word, as BuildKit does.
@@ -303,8 +349,8 @@ class Lexer {
       case "+":
         return unset ? "" : word;
       case "?":
-        if (!set) throw new ShellError(`${name}: ${word !== "" ? word : "is not allowed to be unset"}`);
-        if (nullIsUnset && value === "") throw new ShellError(`${name}: ${word !== "" ? word : "is not allowed to be empty"}`);
+        if (!set) throw new ShellError("required-variable", `${name}: ${word !== "" ? word : "is not allowed to be unset"}`);
+        if (nullIsUnset && value === "") throw new ShellError("required-variable", `${name}: ${word !== "" ? word : "is not allowed to be empty"}`);
         return value;
       case "#":
       case "%": {
@@ -316,99 +362,72 @@ class Lexer {
         return ch === "%" ? trimSuffix(word, value, greedy) : trimPrefix(word, value, greedy);
       }
       default:
-        throw new ShellError(`unsupported modifier (${chs}) in substitution`);
+        throw new ShellError("unsupported-modifier", `unsupported modifier (${chs}) in substitution`);
     }
   }
-}
-
-/** A shell wildcard pattern (`*`, `?`, backslash escapes; no brackets) as a regular expression. */
-function shellPatternToRegex(pattern: string, greedy: boolean, anchored: boolean): RegExp {
-  const chars = Array.from(pattern);
-  let out = anchored ? "^" : "";
-  for (let i = 0; i < chars.length; i++) {
-    const tok = chars[i] as string;
-    if (tok === "*") {
-      out += greedy ? ".*" : ".*?";
-      continue;
-    }
-    if (tok === "?") {
-      out += ".";
-      continue;
-    }
-    if (tok === "\\") {
-      const nextCh = chars[i + 1];
-      // `}` and `/` are escaped only to get them past the ${} parser; the escape is not part of the pattern.
-      if (nextCh === "}" || nextCh === "/") continue;
-      if (nextCh !== "*" && nextCh !== "?" && nextCh !== "\\") {
-        throw new ShellError(`invalid pattern (${pattern}) in substitution: invalid escape '\\${nextCh ?? ""}'`);
-      }
-      out += "\\" + nextCh;
-      i++;
-      continue;
-    }
-    if ("[]{}.+()|^$".includes(tok)) out += "\\";
-    out += tok;
-  }
-  return new RegExp(out, "u");
 }
 
 function trimPrefix(pattern: string, value: string, greedy: boolean): string {
-  const m = shellPatternToRegex(pattern, greedy, true).exec(value);
-  return m ? value.slice(m.index + m[0].length) : value;
+  const end = prefixMatchEnd(compilePattern(pattern), value, 0, greedy);
+  return end === -1 ? value : value.slice(end);
 }
 
-/** Reverse a pattern without splitting escape pairs (`a\*c` becomes `c\*a`). */
-function reversePattern(pattern: string): string {
-  const chars = Array.from(pattern);
-  const out: string[] = new Array<string>(chars.length);
-  const last = chars.length - 1;
-  for (let i = 0; i <= last; ) {
-    const tok = chars[i] as string;
-    const outIdx = last - i;
-    if (tok === "\\" && i !== last) {
-      out[outIdx - 1] = tok;
-      out[outIdx] = chars[i + 1] as string;
-      i += 2;
-    } else {
-      out[outIdx] = tok;
-      i++;
-    }
+/** UTF-16 code units back to a string, a slice at a time (no argument list as long as the text). */
+function fromCodeUnits(units: Uint16Array): string {
+  const out = new TextBuilder();
+  for (let i = 0; i < units.length; i += 8192) out.add(String.fromCharCode(...units.subarray(i, i + 8192)));
+  return out.toString();
+}
+
+/**
+ * Reverse `s` by tokens: code points, and with `escapes` an escape and the code point after it stay
+ * together in their order (`a\*c` becomes `c\*a`). Each token's code units are written, in order, at
+ * the mirrored position, so surrogate pairs survive.
+ */
+function reverseTokens(s: string, escapes: boolean): string {
+  const n = s.length;
+  const out = new Uint16Array(n);
+  let i = 0;
+  while (i < n) {
+    let len = codePointLength(s, i);
+    if (escapes && s[i] === "\\" && i + 1 < n) len = 1 + codePointLength(s, i + 1);
+    for (let k = 0; k < len; k++) out[n - i - len + k] = s.charCodeAt(i + k);
+    i += len;
   }
-  return out.join("");
-}
-
-function reverseString(s: string): string {
-  return Array.from(s).reverse().join("");
+  return fromCodeUnits(out);
 }
 
 /** Shortest (or longest) suffix match: reverse both sides and reuse the prefix search, as BuildKit does. */
 function trimSuffix(pattern: string, value: string, greedy: boolean): string {
-  return reverseString(trimPrefix(reversePattern(pattern), reverseString(value), greedy));
+  return reverseTokens(trimPrefix(reverseTokens(pattern, true), reverseTokens(value, false), greedy), false);
 }
 
 /**
  * Go's Regexp.ReplaceAllString: empty matches right after a previous match are skipped, and the
  * replacement is a template (`$0`/`${0}` is the match, `$$` a dollar, any other `$name` is empty).
  */
-function goReplaceAll(value: string, re: RegExp, template: string): string {
-  const global = new RegExp(re.source, "gu");
-  let out = "";
+function goReplaceAll(value: string, pattern: Pattern, template: string): string {
+  const out = new TextBuilder();
   let last = 0;
   let prevEnd = -1;
-  let m: RegExpExecArray | null;
-  while ((m = global.exec(value)) !== null) {
-    const start = m.index;
-    const end = start + m[0].length;
-    if (m[0].length === 0) {
-      global.lastIndex = end + (value.codePointAt(end) !== undefined && (value.codePointAt(end) as number) > 0xffff ? 2 : 1);
+  let from = 0;
+  while (from <= value.length) {
+    const m = searchMatch(pattern, value, from);
+    if (m === null) break;
+    const { index: start, end } = m;
+    if (start === end) {
+      from = end + (end < value.length ? codePointLength(value, end) : 1);
       if (start === prevEnd) continue;
+    } else {
+      from = end;
     }
-    out += value.slice(last, start) + expandTemplate(template, m[0]);
+    out.add(value.slice(last, start));
+    out.add(expandTemplate(template, value.slice(start, end)));
     last = end;
     prevEnd = end;
-    if (global.lastIndex > value.length) break;
   }
-  return out + value.slice(last);
+  out.add(value.slice(last));
+  return out.toString();
 }
 
 function expandTemplate(template: string, match: string): string {

@@ -57,6 +57,7 @@ export async function mirrorImages(options: MirrorOptions): Promise<MirrorReport
     imageConcurrency: config.concurrency.images,
     rateLimitReserve: config.mirror.rateLimitReserve,
     logger: options.logger,
+    ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   const requests = options.items.map((item) => ({

@@ -103,6 +103,13 @@ describe("basewarm CLI", () => {
       const status = await basewarm(["status", "--config", join(dir, "basewarm.yaml")]);
       expect(status.stdout).toMatch(/run 2 +mirror +ok/);
       expect(status.stdout).toMatch(/run 1 +mirror +partial/);
+      // In human mode the failure's warning is a readable line, not a raw JSON log entry.
+      const human = await basewarm(["mirror", `${upstream().host}/lib/missing:1`, "--config", join(dir, "basewarm.yaml")]);
+      expect(human.code).toBe(1);
+      const lines = human.stderr.trim().split("\n");
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) expect(line).toMatch(/^basewarm: (warning|error): /);
+      expect(human.stderr).toMatch(/no such image at the source/);
       const db = new Database(join(dir, "state.db"), { readonly: true });
       expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
       db.close();

@@ -23,7 +23,7 @@ export function registerCopy(program: Command, ctx: CliContext): void {
       const platforms = (opts.platform ?? []).map(parsePlatform);
       const loaded = opts.config ? loadConfig(opts.config, { env: ctx.env }) : undefined;
       const concurrency = loaded?.config.concurrency ?? defaultSettings().concurrency;
-      const logger = await ctx.logger(loaded?.config.log.level);
+      const logger = await ctx.logger(loaded?.config.log.level, { human: !opts.json });
       const client = clientFor(loaded, ctx.env, logger, opts.insecure ?? []);
       const progress = progressReporter(process.stderr, 1, !opts.json);
       try {

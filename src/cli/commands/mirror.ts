@@ -21,7 +21,7 @@ export function registerMirror(program: Command, ctx: CliContext): void {
         ? [...catalog.images.values()].map((need) => ({ reference: need.reference, platforms: need.platforms }))
         : refs.map((ref) => ({ reference: parseReference(ref), platforms: config.mirror.platforms }));
       const problems = catalog?.problems ?? [];
-      const logger = await ctx.logger(config.log.level);
+      const logger = await ctx.logger(config.log.level, { human: !opts.json });
       const state = await runtime.openState(loaded, ctx.env);
       const client = runtime.clientFor(loaded, ctx.env, logger);
       const progress = progressReporter(process.stderr, items.length, !opts.json);

@@ -14,7 +14,7 @@ export function registerPlan(program: Command, ctx: CliContext): void {
       ]);
       const loaded = loadConfig(opts.config, { env: ctx.env });
       const catalog = catalogOf(loaded);
-      const client = opts.offline ? undefined : clientFor(loaded, ctx.env, await ctx.logger(loaded.config.log.level));
+      const client = opts.offline ? undefined : clientFor(loaded, ctx.env, await ctx.logger(loaded.config.log.level, { human: !opts.json }));
       let plan;
       try {
         plan = await planCatalog(loaded.config, catalog, client);

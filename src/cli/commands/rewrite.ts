@@ -28,7 +28,7 @@ export function registerRewrite(program: Command, ctx: CliContext): void {
       // Read what the state recorded, if there is a state yet: previewing must not create a file.
       const file = runtime.stateFile(loaded);
       const state = file === undefined || existsSync(file) ? await runtime.openState(loaded, ctx.env) : undefined;
-      const client = opts.resolve ? runtime.clientFor(loaded, ctx.env, await ctx.logger(loaded.config.log.level)) : undefined;
+      const client = opts.resolve ? runtime.clientFor(loaded, ctx.env, await ctx.logger(loaded.config.log.level, { human: true })) : undefined;
       try {
         const result = await rewriteForMirror({
           content, options, config: loaded.config,

@@ -17,7 +17,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
         import("../progress.js"), import("../format.js"), import("../signals.js"),
       ]);
       const loaded = loadConfig(opts.config, { env: ctx.env });
-      const logger = await ctx.logger(loaded.config.log.level);
+      const logger = await ctx.logger(loaded.config.log.level, { human: !opts.json });
       const stop = new AbortController();
       const unsubscribe = onStopSignals(() => stop.abort());
       const progress = progressReporter(process.stderr, 0, !opts.json);
