@@ -18,6 +18,16 @@ if [ "${#need[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# PostgreSQL 15 for the state backend's contract tests (testkit/postgres.ts runs its binaries from
+# /usr/lib/postgresql/*/bin; the package's own cluster is not used).
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+  echo "setup: installing Debian package: postgresql" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+fi
+
 # A real BuildKit for the tests and the demo: Debian 13's dockerd, containerd, docker CLI and buildx,
 # unpacked into /var/cache/basewarm/buildkit (never installed); a second run finds them and fetches nothing.
 if [ "$(id -u)" -eq 0 ]; then

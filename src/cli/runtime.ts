@@ -9,7 +9,7 @@ import { setUpBuilder, type BuilderSetup } from "../builder/index.js";
 import { defaultSettings, resolvePath, type LoadedConfig } from "../config/index.js";
 import type { Logger } from "../log/index.js";
 import { RegistryClient, chainCredentials, configCredentials, dockerConfigCredentials, isLoopbackHost, spawnHelperRunner, type CredentialSource } from "../registry/index.js";
-import { StateStore } from "../state/index.js";
+import { openStateStore, parseStateSetting, type StateStore } from "../state/index.js";
 
 export type Env = Record<string, string | undefined>;
 
@@ -49,12 +49,21 @@ export function clientFor(loaded: LoadedConfig | undefined, env: Env, logger: Lo
   });
 }
 
-export function statePath(loaded: LoadedConfig): string {
-  return resolvePath(loaded.dir, loaded.config.state);
+/** How messages name the state: the SQLite file's path, or the database's URL (it has no password). */
+export function stateLabel(loaded: LoadedConfig): string {
+  const location = parseStateSetting(loaded.config.state, loaded.dir);
+  return location.kind === "sqlite" ? location.path : location.label;
 }
 
-export function openState(loaded: LoadedConfig): StateStore {
-  return StateStore.open({ path: statePath(loaded) });
+/** The SQLite file, or undefined when the state is a database. */
+export function stateFile(loaded: LoadedConfig): string | undefined {
+  const location = parseStateSetting(loaded.config.state, loaded.dir);
+  return location.kind === "sqlite" ? location.path : undefined;
+}
+
+/** The state the config names; a PostgreSQL password comes from PGPASSWORD or PGPASSWORD_FILE in `env`. */
+export function openState(loaded: LoadedConfig, env: Env): Promise<StateStore> {
+  return openStateStore(loaded.config.state, { baseDir: loaded.dir, env });
 }
 
 /** Registries builders must reach over plain HTTP: loopback hosts and those configured insecure. */

@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import { z } from "zod";
 import { PLATFORM_SYNTAX, tryParsePlatform } from "../oci/index.js";
 import { isValidRegistryHost, referenceProblem, repositoryPathProblem } from "../reference/index.js";
+import { parseStateSetting } from "../state/setting.js";
 
 const platform = z.string().superRefine((value, ctx) => {
   const parsed = tryParsePlatform(value, { requireArchitecture: true });
@@ -113,7 +114,18 @@ export const configSchema = z.strictObject({
     perRegistry: z.number().int().min(1).max(256).default(DEFAULT_CONCURRENCY.perRegistry),
     images: z.number().int().min(1).max(256).default(DEFAULT_CONCURRENCY.images),
   }).prefault({}),
-  state: z.string().min(1).default("basewarm.db"),
+  /**
+   * Where runs are recorded: a SQLite file (relative to the config; one host only, never on a
+   * network volume) or `postgres://user@host:port/database` for shards on several hosts, its
+   * password in PGPASSWORD or PGPASSWORD_FILE, never in the URL.
+   */
+  state: z.string().min(1).default("basewarm.db").superRefine((value, ctx) => {
+    try {
+      parseStateSetting(value, "/");
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message.replace(/^state: /, "") });
+    }
+  }),
   catalog: z.array(catalogEntry).default([]),
   images: z.array(imageEntry).default([]),
   mirror: z.strictObject({

@@ -54,8 +54,8 @@ export async function buildEntry(options: BuildEntryOptions, entry: CatalogEntry
   const { config, client, state, builder, logger, runId, builderVersion, mirror } = options;
   const cacheRef = entry.cache.toString();
   const base: Omit<BuildReport, "outcome" | "reason" | "durationMs" | "inputsHash"> = { entry: entry.name, cacheRef };
-  const record = (report: BuildReport): BuildReport => {
-    state.recordBuild(runId, {
+  const record = async (report: BuildReport): Promise<BuildReport> => {
+    await state.recordBuild(runId, {
       entry: entry.name,
       inputsHash: report.inputsHash,
       builder: builder.driver,
@@ -107,7 +107,7 @@ export async function buildEntry(options: BuildEntryOptions, entry: CatalogEntry
   const cacheState = async (): Promise<CacheCheck> =>
     builder.driver === "buildah" ? verifyBuildahCache(client, entry.cache) : verifyBuildkitCache(client, entry.cache, BUILDKIT_CACHE_TAG);
 
-  const last = state.lastGoodBuild(entry.name);
+  const last = await state.lastGoodBuild(entry.name);
   if (last && last.inputsHash === inputsHash) {
     const check = await cacheState().catch((err: unknown) => ({ ok: false, manifests: 0, blobs: 0, problems: [errorMessage(err)] }));
     if (check.ok) return record({ ...base, outcome: "skipped", reason: "inputs unchanged since the last good build and the cache is in the mirror", inputsHash, durationMs: 0, cacheCheck: check });

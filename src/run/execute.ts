@@ -15,7 +15,7 @@ import { warmRun, type RunReport } from "./warm-run.js";
 
 /** How to make the run's parts; given by the composition root (the CLI). */
 export interface RunParts {
-  openState(): StateStore;
+  openState(): Promise<StateStore>;
   /** For messages: the state file or database. */
   stateLabel: string;
   /** The client's requests abort on `signal` (stop or lost lock). */
@@ -36,9 +36,9 @@ export interface LockedRunOptions {
 
 export async function lockedWarmRun(parts: RunParts, options: LockedRunOptions): Promise<RunReport> {
   const { logger } = parts;
-  const state = parts.openState();
+  const state = await parts.openState();
   try {
-    return await withRunLock(state, { stateLabel: parts.stateLabel, logger, ...(options.signal ? { signal: options.signal } : {}) }, async (signal) => {
+    return await withRunLock(state, { stateLabel: parts.stateLabel, logger, ...(options.signal ? { signal: options.signal } : {}), ...(options.shard ? { shard: options.shard } : {}) }, async (signal) => {
       let client: RegistryClient | undefined;
       let builder: BuilderSetup | undefined;
       try {

@@ -5,7 +5,7 @@
  */
 import { BasewarmError, errorMessage } from "../errors.js";
 import type { Logger } from "../log/index.js";
-import type { StateStore } from "../state/index.js";
+import { shardName, type Shard, type StateStore } from "../state/index.js";
 
 /** How often a holder proves it is alive; the lock is presumed dead after 10 minutes without. */
 const HEARTBEAT_MS = 30_000;
@@ -36,6 +36,8 @@ export interface LockedOptions {
   /** The caller's stop signal (SIGTERM); the work also stops when the lock is lost. */
   signal?: AbortSignal;
   heartbeatMs?: number;
+  /** Lock only this shard: other shards of the same partition may run meanwhile. */
+  shard?: Shard;
 }
 
 /**
@@ -45,21 +47,22 @@ export interface LockedOptions {
  */
 export async function withRunLock<T>(state: StateStore, options: LockedOptions, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const { logger } = options;
-  const lock = state.acquireLock();
+  const lock = await state.acquireLock(options.shard ? { shard: options.shard } : {});
   if (!lock) {
-    throw new BasewarmError("LOCKED", `another warm run holds the lock in ${options.stateLabel}; wait for it to finish (a lock left by a dead process is taken over automatically)`);
+    const what = options.shard ? `shard ${shardName(options.shard)} (or an overlapping full run or shard)` : "the lock";
+    throw new BasewarmError("LOCKED", `another warm run holds ${what} in ${options.stateLabel}; wait for it to finish (a lock left by a dead process is taken over automatically)`);
   }
   const lost = new AbortController();
   const heartbeat = setInterval(() => {
-    try {
-      if (lock.heartbeat() === false) {
+    lock.heartbeat().then((held) => {
+      if (!held) {
         logger.error({ state: options.stateLabel }, "the run lock was taken over by another process; stopping this run");
         lost.abort();
       }
-    } catch (err) {
+    }, (err: unknown) => {
       logger.error({ error: errorMessage(err) }, "cannot refresh the run lock; stopping this run");
       lost.abort();
-    }
+    });
   }, options.heartbeatMs ?? HEARTBEAT_MS);
   heartbeat.unref();
   const signal = options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal;

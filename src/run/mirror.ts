@@ -68,16 +68,18 @@ export async function mirrorImages(options: MirrorOptions): Promise<MirrorReport
     ...(config.mirror.referrers ? { referrers: true } : {}),
   }));
   const results = await copier.copyAll(requests);
-  const images = results.map((result) => {
+  // In order, one record after another: the state keeps them in the order of the results.
+  const images: (CopyResult & { changedUpstream: boolean; previousDigest: string | null })[] = [];
+  for (const result of results) {
     let changedUpstream = false;
     let previousDigest: string | null = null;
     // The upstream digest is worth recording even when the copy then failed.
     if (state && result.sourceDigest) {
-      const recorded = state.recordResolution(options.runId ?? null, result.source, result.sourceDigest, result.mediaType ?? "");
+      const recorded = await state.recordResolution(options.runId ?? null, result.source, result.sourceDigest, result.mediaType ?? "");
       changedUpstream = recorded.changed && recorded.previous !== undefined;
       previousDigest = recorded.previous ?? null;
     }
-    state?.recordImage(options.runId ?? null, {
+    await state?.recordImage(options.runId ?? null, {
       source: result.source,
       target: result.target,
       digest: result.digest,
@@ -85,8 +87,8 @@ export async function mirrorImages(options: MirrorOptions): Promise<MirrorReport
       status: result.status,
       ...(result.error === undefined ? {} : { error: result.error }),
     });
-    return { ...result, changedUpstream, previousDigest };
-  });
+    images.push({ ...result, changedUpstream, previousDigest });
+  }
   const count = (status: CopyResult["status"]) => results.filter((r) => r.status === status).length;
   return {
     images,
@@ -114,15 +116,15 @@ export interface MirrorRunOptions extends Omit<MirrorOptions, "state" | "runId">
 /** `basewarm mirror`: a recorded mirror step on its own, outside a warm run. */
 export async function mirrorRun(options: MirrorRunOptions): Promise<{ report: MirrorReport; failed: boolean }> {
   const { state } = options;
-  const runId = state.startRun("mirror");
+  const runId = await state.startRun("mirror");
   try {
     const report = await mirrorImages({ ...options, runId });
     const failed = report.summary.failed > 0 || options.problems.length > 0;
     const outcome = options.signal?.aborted ? "abandoned" : failed ? (report.summary.copied + report.summary.unchanged > 0 ? "partial" : "failed") : "ok";
-    state.finishRun(runId, outcome, { mirror: report.summary, problems: options.problems });
+    await state.finishRun(runId, outcome, { mirror: report.summary, problems: options.problems });
     return { report, failed: failed || outcome === "abandoned" };
   } catch (err) {
-    state.finishRun(runId, "failed", { error: errorMessage(err) });
+    await state.finishRun(runId, "failed", { error: errorMessage(err) });
     throw err;
   }
 }

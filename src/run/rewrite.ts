@@ -16,7 +16,7 @@ export interface RewriteRequest {
    * Digests the state file recorded upstream, by normalized reference. Used only when the mirror
    * keeps indexes whole (no `mirror.platforms`): a filtered copy has a digest of its own.
    */
-  recordedDigest?: (normalized: string) => string | undefined;
+  recordedDigest?: (normalized: string) => Promise<string | undefined>;
   /** Ask the mirror what it holds (HEAD) for images without a known digest. */
   client?: RegistryClient;
 }

@@ -7,12 +7,12 @@ export interface StateStatus {
   stale: { ref: string; lastResolved: string }[];
 }
 
-export function stateStatus(state: StateStore, options: { staleBefore: Date; runs?: number }): StateStatus {
-  const runs = state.recentRuns(options.runs ?? 10);
+export async function stateStatus(state: StateStore, options: { staleBefore: Date; runs?: number }): Promise<StateStatus> {
+  const runs = await state.recentRuns(options.runs ?? 10);
   const last = runs[0];
   return {
     runs,
-    lastRunFailures: last ? state.failuresOfRun(last.id) : { images: [], builds: [] },
-    stale: state.staleRefs(options.staleBefore),
+    lastRunFailures: last ? await state.failuresOfRun(last.id) : { images: [], builds: [] },
+    stale: await state.staleRefs(options.staleBefore),
   };
 }

@@ -69,7 +69,7 @@ export async function warmRun(options: WarmRunOptions): Promise<RunReport> {
   const builderVersion = builder.driver === "none" ? "none" : await builder.version();
   let catalog = loadCatalog(options.catalog);
   if (options.shard) catalog = shardCatalog(catalog, options.shard);
-  const runId = state.startRun(options.trigger);
+  const runId = await state.startRun(options.trigger);
   logger.info({ runId, entries: catalog.entries.length, images: catalog.images.size }, "warm run started");
   try {
     const items: MirrorItem[] = [...catalog.images.values()].map((need) => ({ reference: need.reference, platforms: need.platforms }));
@@ -99,14 +99,14 @@ export async function warmRun(options: WarmRunOptions): Promise<RunReport> {
     const successes = mirror.summary.copied + mirror.summary.unchanged + builds.filter((b) => b.outcome !== "failed").length;
     const outcome = aborted ? "abandoned" : failures === 0 ? "ok" : successes > 0 ? "partial" : "failed";
     const report: RunReport = { runId, outcome, trigger: options.trigger, mirror, builds, problems: catalog.problems, seconds: (Date.now() - started) / 1000 };
-    state.finishRun(runId, outcome, {
+    await state.finishRun(runId, outcome, {
       mirror: mirror.summary,
       builds: { built: builds.filter((b) => b.outcome === "built").length, skipped: builds.filter((b) => b.outcome === "skipped").length, failed: builds.filter((b) => b.outcome === "failed").length },
       problems: catalog.problems.map((p) => p.message),
     });
     return report;
   } catch (err) {
-    state.finishRun(runId, "failed", { error: errorMessage(err) });
+    await state.finishRun(runId, "failed", { error: errorMessage(err) });
     throw err;
   }
 }

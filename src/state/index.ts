@@ -1,4 +1,10 @@
-export { StateStore, DEFAULT_LOCK_STALE_MS, LOG_TAIL_MAX } from "./store.js";
+export { DEFAULT_LOCK_STALE_MS, type StateStore } from "./store.js";
+export { LOG_TAIL_MAX } from "./checks.js";
+export { openStateStore, type OpenStateOptions } from "./open.js";
+export { SqliteStateStore } from "./sqlite.js";
+export { PostgresStateStore } from "./postgres.js";
+export { parseStateSetting, type StateLocation, type PostgresLocation } from "./setting.js";
+export { shardName, shardsConflict } from "./locks.js";
 export type {
   BuildOutcome,
   BuildRecord,
@@ -12,5 +18,6 @@ export type {
   RunOutcome,
   RunRow,
   RunTrigger,
+  Shard,
   StateOptions,
 } from "./types.js";

@@ -82,6 +82,28 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX runs_running ON runs (outcome) WHERE outcome = 'running';
   CREATE INDEX builds_run ON builds (run_id);
   `,
+  // 3: locks per shard. Shards of one partition run side by side, each under its own lock row
+  // (both shard columns null: a full run's lock). SQLite cannot drop the old one-row CHECK, so the
+  // table is rebuilt; a lock held across the upgrade stays held, as a full run's. A run records the
+  // shard it was locked for.
+  `
+  CREATE TABLE lock_v3 (
+    id INTEGER PRIMARY KEY,
+    shard_index INTEGER,
+    shard_count INTEGER,
+    pid INTEGER NOT NULL,
+    hostname TEXT NOT NULL,
+    token TEXT NOT NULL UNIQUE,
+    acquired_at TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL,
+    CHECK ((shard_index IS NULL AND shard_count IS NULL) OR (shard_count >= 1 AND shard_index >= 0 AND shard_index < shard_count))
+  );
+  INSERT INTO lock_v3 (id, pid, hostname, token, acquired_at, heartbeat_at) SELECT id, pid, hostname, token, acquired_at, heartbeat_at FROM lock;
+  DROP TABLE lock;
+  ALTER TABLE lock_v3 RENAME TO lock;
+  ALTER TABLE runs ADD COLUMN shard_index INTEGER;
+  ALTER TABLE runs ADD COLUMN shard_count INTEGER;
+  `,
 ];
 
 function userVersion(db: Database.Database): number {

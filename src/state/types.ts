@@ -12,6 +12,12 @@ export type ImageStatus = (typeof IMAGE_STATUSES)[number];
 export const BUILD_OUTCOMES = ["ok", "failed", "skipped"] as const;
 export type BuildOutcome = (typeof BUILD_OUTCOMES)[number];
 
+/** One deterministic part of the catalog: `index` of `count`, 0-based. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
 export interface StateOptions {
   /** The SQLite file; its directory must exist. */
   path: string;
@@ -26,6 +32,8 @@ export interface RunRow {
   trigger: RunTrigger;
   outcome: RunOutcome;
   summary: unknown;
+  /** The shard the run was locked for; null for a full run or a run without the lock (mirror). */
+  shard: Shard | null;
 }
 
 export interface ImageRecord {
@@ -85,13 +93,17 @@ export interface Resolution {
 
 export interface LockHandle {
   readonly token: string;
+  /** What the lock covers: a shard, or null for the whole catalog. */
+  readonly shard: Shard | null;
   /** Refresh the heartbeat; false when the lock was taken over (the caller should stop its run). */
-  heartbeat(): boolean;
+  heartbeat(): Promise<boolean>;
   /** Give the lock up; harmless when it was already taken over or released. */
-  release(): void;
+  release(): Promise<void>;
 }
 
 export interface LockOptions {
   /** A holder that has not beaten for this long is presumed dead. Default 10 minutes. */
   staleAfterMs?: number;
+  /** Lock only this shard of the catalog; without it the lock covers the whole catalog. */
+  shard?: Shard;
 }

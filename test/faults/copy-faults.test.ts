@@ -10,7 +10,7 @@ import { RegistryClient } from "../../src/registry/index.js";
 import { parseConfig } from "../../src/config/index.js";
 import { createLogger, silentLogger } from "../../src/log/index.js";
 import { mirrorImages } from "../../src/run/mirror.js";
-import { StateStore } from "../../src/state/index.js";
+import { SqliteStateStore as StateStore } from "../../src/state/index.js";
 import { makeImage, makeLayer, makeMultiArch, pushImage, type TestImage } from "../../testkit/images.js";
 import { startFaultProxy, type FaultProxy, type FaultRule } from "../helpers/fault-proxy.js";
 import { useRegistry } from "../helpers/registries.js";
@@ -212,19 +212,19 @@ describe("a recorded mirror run under faults", () => {
     const loaded = parseConfig(`target: { registry: "${target().host}", prefix: st }\nstate: state.db\n`, join(dir, "basewarm.yaml"));
     const state = StateStore.open({ path: join(dir, "state.db") });
     const client = new RegistryClient({ retry: { baseDelayMs: 10, maxDelayMs: 20, maxAttempts: 3 } });
-    const runId = state.startRun("manual");
+    const runId = await state.startRun("manual");
     const report = await mirrorImages({
       client, config: loaded.config, state, runId, logger: silentLogger,
       items: Object.keys(images).map((repo) => ({ reference: parseReference(`${proxy.host}/${repo}:v1`), platforms: [] })),
     });
-    state.finishRun(runId, report.summary.failed ? "partial" : "ok", report.summary);
+    await state.finishRun(runId, report.summary.failed ? "partial" : "ok", report.summary);
     expect(report.images.map((i) => i.status)).toEqual(["copied", "failed", "copied"]);
     expect(report.images[1]!.error).toMatch(/500/);
-    expect(state.integrityCheck()).toBe("ok");
-    expect(state.failuresOfRun(runId).images.map((i) => i.source)).toEqual([`${proxy.host}/f/two:v1`]);
-    expect(state.history().map((h) => h.ref).sort()).toEqual([`${proxy.host}/f/multi:v1`, `${proxy.host}/f/one:v1`, `${proxy.host}/f/two:v1`]);
+    expect(await state.integrityCheck()).toBe("ok");
+    expect((await state.failuresOfRun(runId)).images.map((i) => i.source)).toEqual([`${proxy.host}/f/two:v1`]);
+    expect((await state.history()).map((h) => h.ref).sort()).toEqual([`${proxy.host}/f/multi:v1`, `${proxy.host}/f/one:v1`, `${proxy.host}/f/two:v1`]);
     await client.close();
     await proxy.stop();
-    state.close();
+    await state.close();
   });
 });

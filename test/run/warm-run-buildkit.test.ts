@@ -13,7 +13,7 @@ import { RegistryClient } from "../../src/registry/index.js";
 import { catalogSource, readDockerfile } from "../../src/run/catalog.js";
 import { rewriteForMirror } from "../../src/run/rewrite.js";
 import { warmRun, type RunReport } from "../../src/run/warm-run.js";
-import { StateStore } from "../../src/state/index.js";
+import { SqliteStateStore as StateStore } from "../../src/state/index.js";
 import { basewarm } from "../helpers/cli.js";
 import { makeBusyboxImage, pushImage, startBuildkit, startRegistry, type RunningBuildkit, type RunningRegistry } from "../../testkit/index.js";
 
@@ -68,7 +68,7 @@ describe("warm run with a real BuildKit (buildx driver): the tenant's first buil
   afterAll(async () => {
     setup?.cleanup();
     await client?.close();
-    state?.close();
+    await state?.close();
     await Promise.all([admin?.stop(), tenant?.stop(), upstream?.stop(), mirror?.stop()]);
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

@@ -8,7 +8,7 @@ import { parseReference } from "../../src/reference/index.js";
 import { RegistryClient } from "../../src/registry/index.js";
 import { catalogSource } from "../../src/run/catalog.js";
 import { warmRun } from "../../src/run/warm-run.js";
-import { StateStore } from "../../src/state/index.js";
+import { SqliteStateStore as StateStore } from "../../src/state/index.js";
 import { makeBusyboxImage, makeImage, makeLayer, pushImage } from "../../testkit/images.js";
 import { workspace } from "../helpers/cli.js";
 import { useRegistry } from "../helpers/registries.js";
@@ -72,7 +72,7 @@ describe("warm run: catalog → mirror → build → verify → record (real reg
     expect(tools).toMatchObject({ status: "copied", changedUpstream: true });
     expect(byEntry(third)["a"]!.outcome).toBe("skipped");
     expect(byEntry(third)["b"]).toMatchObject({ outcome: "built", hitRatio: 1 });
-    expect(state.history(`${up}/library/tools:1`).map((h) => h.digest)).toHaveLength(2);
+    expect((await state.history(`${up}/library/tools:1`)).map((h) => h.digest)).toHaveLength(2);
 
     // The cache of a disappears from the mirror: a is rebuilt even though its inputs did not change.
     const cacheRepo = { registry: mirror().host, repository: "cache/a" };
@@ -82,9 +82,9 @@ describe("warm run: catalog → mirror → build → verify → record (real reg
     }
     const fourth = await run();
     expect(byEntry(fourth)["a"]).toMatchObject({ outcome: "built", reason: "inputs changed or cache missing" });
-    expect(state.integrityCheck()).toBe("ok");
-    expect(state.recentRuns(4).map((r) => r.outcome)).toEqual(["partial", "partial", "partial", "partial"]);
+    expect(await state.integrityCheck()).toBe("ok");
+    expect((await state.recentRuns(4)).map((r) => r.outcome)).toEqual(["partial", "partial", "partial", "partial"]);
     await client.close();
-    state.close();
+    await state.close();
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { StateStore } from "../../src/state/index.js";
+import { SqliteStateStore as StateStore } from "../../src/state/index.js";
 import { Child, bundleForChildren, dumpTable, tempStatePath } from "./helpers.js";
 import { WORKLOAD_MEDIA_TYPE, workloadClock, workloadContext, workloadDigest, workloadRef, workloadStep } from "./workload.js";
 import { seededRandom } from "../../testkit/random.js";
@@ -15,12 +15,12 @@ function dump(path: string): Dump {
 }
 
 /** What a file holds after the first `steps` steps of the workload, replayed in this process. */
-function replay(steps: number): Dump {
+async function replay(steps: number): Promise<Dump> {
   const path = tempStatePath();
   const ctx = workloadContext();
   const state = StateStore.open({ path, now: workloadClock(ctx) });
-  for (let i = 0; i < steps; i++) workloadStep(state, i, ctx);
-  state.close();
+  for (let i = 0; i < steps; i++) await workloadStep(state, i, ctx);
+  await state.close();
   return dump(path);
 }
 
@@ -45,10 +45,10 @@ describe("state after a SIGKILL", () => {
     // so an acknowledged step was committed before the next one began.
     const child = new Child(bundle.file, `
       const ctx = state.workloadContext();
-      const s = state.StateStore.open({ path: ${JSON.stringify(path)}, now: state.workloadClock(ctx) });
-      if (!s.acquireLock()) throw new Error("no lock");
+      const s = state.SqliteStateStore.open({ path: ${JSON.stringify(path)}, now: state.workloadClock(ctx) });
+      if (!(await s.acquireLock())) throw new Error("no lock");
       for (let i = 0; i < 100000; i++) {
-        state.workloadStep(s, i, ctx);
+        await state.workloadStep(s, i, ctx);
         process.stdout.write(i + "\\n");
       }
     `);
@@ -69,23 +69,23 @@ describe("state after a SIGKILL", () => {
     const clock = workloadClock(ctx);
     const restartedAt = clock().toISOString();
     const state = StateStore.open({ path, now: clock });
-    expect(state.integrityCheck()).toBe("ok");
+    expect(await state.integrityCheck()).toBe("ok");
     // Every acknowledged step is there; the step in flight is either wholly there or wholly absent.
-    expect([afterCrash(replay(acked + 1), restartedAt), afterCrash(replay(acked + 2), restartedAt)]).toContainEqual(dump(path));
+    expect([afterCrash(await replay(acked + 1), restartedAt), afterCrash(await replay(acked + 2), restartedAt)]).toContainEqual(dump(path));
 
     // The next run takes the dead child's lock and carries on from what was committed.
-    const lock = state.acquireLock();
+    const lock = await state.acquireLock();
     expect(lock).not.toBeNull();
-    const run = state.startRun("schedule");
-    const before = state.lastResolution(workloadRef(0));
+    const run = await state.startRun("schedule");
+    const before = await state.lastResolution(workloadRef(0));
     expect(before).toBeDefined();
     const next = workloadDigest(0, 10_000);
-    expect(state.recordResolution(run, workloadRef(0), next, WORKLOAD_MEDIA_TYPE)).toEqual({ changed: true, previous: before!.digest });
-    state.finishRun(run, "ok", { resumed: true });
-    lock!.release();
-    expect(state.recentRuns(1)[0]).toMatchObject({ id: run, outcome: "ok" });
-    expect(state.recentRuns(1000).filter((r) => r.outcome === "running")).toEqual([]);
-    expect(state.integrityCheck()).toBe("ok");
-    state.close();
+    expect(await state.recordResolution(run, workloadRef(0), next, WORKLOAD_MEDIA_TYPE)).toEqual({ changed: true, previous: before!.digest });
+    await state.finishRun(run, "ok", { resumed: true });
+    await lock!.release();
+    expect((await state.recentRuns(1))[0]).toMatchObject({ id: run, outcome: "ok" });
+    expect((await state.recentRuns(1000)).filter((r) => r.outcome === "running")).toEqual([]);
+    expect(await state.integrityCheck()).toBe("ok");
+    await state.close();
   });
 });

@@ -12,10 +12,10 @@ export function tempStatePath(): string {
   return join(mkdtempSync(join(tmpdir(), "basewarm-state-")), "state.db");
 }
 
-/** The STATE_ERROR a call throws, or a failed assertion when it throws something else or nothing. */
-export function stateErrorOf(fn: () => unknown): Error {
+/** The STATE_ERROR a call throws or rejects with, or a failed assertion when it fails otherwise or not at all. */
+export async function stateErrorOf(fn: () => unknown): Promise<Error> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     if (!isBasewarmError(err, "STATE_ERROR")) throw new Error(`expected a STATE_ERROR, got ${String(err)}`);
     return err;
@@ -26,15 +26,16 @@ export function stateErrorOf(fn: () => unknown): Error {
 /**
  * Bundle src/state and the crash workload into one ESM file for child processes, straight from the
  * sources under test (not dist/, which may be stale or not build while others edit). better-sqlite3
- * stays external, pinned to its absolute path so the bundle can live in a temp directory.
+ * and pg stay external, pinned to their absolute paths so the bundle can live in a temp directory.
  */
 export async function bundleForChildren(): Promise<{ file: string; cleanup: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), "basewarm-state-bundle-"));
   const file = join(dir, "state.mjs");
-  const sqlite = createRequire(import.meta.url).resolve("better-sqlite3");
+  const require = createRequire(import.meta.url);
+  const pinned: Record<string, string> = { "better-sqlite3": require.resolve("better-sqlite3"), pg: require.resolve("pg") };
   await build({
     stdin: {
-      contents: `export { StateStore } from "./src/state/index.ts"; export * from "./test/state/workload.ts";`,
+      contents: `export * from "./src/state/index.ts"; export * from "./test/state/workload.ts";`,
       resolveDir: resolve("."),
       loader: "ts",
     },
@@ -45,9 +46,9 @@ export async function bundleForChildren(): Promise<{ file: string; cleanup: () =
     outfile: file,
     logLevel: "silent",
     plugins: [{
-      name: "pin-better-sqlite3",
+      name: "pin-native-and-pg",
       setup(b) {
-        b.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: sqlite, external: true }));
+        b.onResolve({ filter: /^(better-sqlite3|pg)$/ }, (args) => ({ path: pinned[args.path]!, external: true }));
       },
     }],
   });

@@ -1,11 +1,12 @@
-import { readFileSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, readFileSync, mkdtempSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { StateStore } from "../../src/state/index.js";
+import { SqliteStateStore as StateStore } from "../../src/state/index.js";
 import { MIGRATIONS, applyMigrations } from "../../src/state/migrations.js";
-import { stateErrorOf, tempStatePath } from "./helpers.js";
+import { bundleForChildren, stateErrorOf, tempStatePath } from "./helpers.js";
 
 function userVersion(path: string): number {
   const db = new Database(path, { readonly: true });
@@ -26,10 +27,10 @@ function tables(path: string): string[] {
 }
 
 describe("state migrations", () => {
-  it("creates every table on a new file, in WAL mode, at the latest version", () => {
+  it("creates every table on a new file, in WAL mode, at the latest version", async () => {
     const path = tempStatePath();
     const state = StateStore.open({ path });
-    state.close();
+    await state.close();
     expect(userVersion(path)).toBe(MIGRATIONS.length);
     expect(tables(path)).toEqual(["blobs", "builds", "images", "lock", "resolutions", "runs"]);
     const raw = new Database(path, { readonly: true });
@@ -37,22 +38,22 @@ describe("state migrations", () => {
     raw.close();
   });
 
-  it("reopens idempotently and keeps what was recorded", () => {
+  it("reopens idempotently and keeps what was recorded", async () => {
     const path = tempStatePath();
     const first = StateStore.open({ path });
-    const run = first.startRun("cli");
-    first.finishRun(run, "ok", { n: 1 });
-    first.close();
+    const run = await first.startRun("cli");
+    await first.finishRun(run, "ok", { n: 1 });
+    await first.close();
     for (let i = 0; i < 3; i++) {
       const again = StateStore.open({ path });
-      expect(again.recentRuns(5)).toMatchObject([{ id: run, outcome: "ok", summary: { n: 1 } }]);
-      expect(again.integrityCheck()).toBe("ok");
-      again.close();
+      expect(await again.recentRuns(5)).toMatchObject([{ id: run, outcome: "ok", summary: { n: 1 } }]);
+      expect(await again.integrityCheck()).toBe("ok");
+      await again.close();
     }
     expect(userVersion(path)).toBe(MIGRATIONS.length);
   });
 
-  it("upgrades a version-1 file in place, keeping its records; its ownerless running runs are abandoned only when the lock changes hands", () => {
+  it("upgrades a version-1 file in place, keeping its records; its ownerless running runs are abandoned only when the lock changes hands", async () => {
     const path = tempStatePath();
     const raw = new Database(path);
     raw.exec(MIGRATIONS[0]!);
@@ -63,14 +64,32 @@ describe("state migrations", () => {
 
     const state = StateStore.open({ path });
     expect(userVersion(path)).toBe(MIGRATIONS.length);
-    expect(state.history()).toEqual([{ ref: "docker.io/library/a:1", digest: "sha256:aa", firstSeen: "2026-01-01T00:00:00.000Z", lastSeen: "2026-01-01T00:00:00.000Z", runs: 1 }]);
-    expect(state.recentRuns(1)[0]?.outcome).toBe("running");
-    expect(state.acquireLock()).not.toBeNull();
-    expect(state.recentRuns(1)[0]?.outcome).toBe("abandoned");
-    state.close();
+    expect(await state.history()).toEqual([{ ref: "docker.io/library/a:1", digest: "sha256:aa", firstSeen: "2026-01-01T00:00:00.000Z", lastSeen: "2026-01-01T00:00:00.000Z", runs: 1 }]);
+    expect((await state.recentRuns(1))[0]?.outcome).toBe("running");
+    expect(await state.acquireLock()).not.toBeNull();
+    expect((await state.recentRuns(1))[0]?.outcome).toBe("abandoned");
+    await state.close();
   });
 
-  it("applies all steps in one transaction: a failing step leaves the file at its old version", () => {
+  it("upgrades a version-2 file holding the lock: the holder keeps it, as a full run's lock that every shard must wait for", async () => {
+    const path = tempStatePath();
+    const raw = new Database(path);
+    raw.exec(MIGRATIONS[0]!);
+    raw.exec(MIGRATIONS[1]!);
+    raw.pragma("user_version = 2");
+    const at = new Date().toISOString();
+    raw.prepare("INSERT INTO lock (id, pid, hostname, token, acquired_at, heartbeat_at) VALUES (1, ?, ?, 't-old', ?, ?)").run(process.pid, hostname(), at, at);
+    raw.prepare("INSERT INTO runs (started_at, trigger, outcome, pid, hostname, lock_token) VALUES (?, 'schedule', 'running', ?, ?, 't-old')").run(at, process.pid, hostname());
+    raw.close();
+
+    const state = StateStore.open({ path });
+    expect(userVersion(path)).toBe(MIGRATIONS.length);
+    expect(await state.acquireLock({ shard: { index: 0, count: 2 } })).toBeNull();
+    expect(await state.recentRuns(1)).toMatchObject([{ outcome: "running", shard: null }]);
+    await state.close();
+  });
+
+  it("applies all steps in one transaction: a failing step leaves the file at its old version", async () => {
     const path = tempStatePath();
     const db = new Database(path);
     const broken = [MIGRATIONS[0]!, "CREATE TABLE half_done (x INTEGER); SELECT no_such_column FROM runs;"];
@@ -82,44 +101,69 @@ describe("state migrations", () => {
     db.close();
   });
 
-  it("refuses a file written by a newer basewarm, in one line naming the file and what to do, and leaves it alone", () => {
+  it("refuses a file written by a newer basewarm, in one line naming the file and what to do, and leaves it alone", async () => {
     const path = tempStatePath();
-    StateStore.open({ path }).close();
+    await StateStore.open({ path }).close();
     const raw = new Database(path);
     raw.pragma(`user_version = ${MIGRATIONS.length + 7}`);
     raw.close();
-    const err = stateErrorOf(() => StateStore.open({ path }));
+    const err = await stateErrorOf(() => StateStore.open({ path }));
     expect(err.message).toBe(
       `state file ${path} has schema version ${MIGRATIONS.length + 7}, newer than this basewarm understands (${MIGRATIONS.length}); upgrade basewarm or point state: at another file`,
     );
     expect(userVersion(path)).toBe(MIGRATIONS.length + 7);
   });
 
-  it("refuses a missing directory instead of creating it", () => {
+  it("refuses a missing directory instead of creating it", async () => {
     const dir = join(mkdtempSync(join(tmpdir(), "basewarm-state-")), "missing");
-    const err = stateErrorOf(() => StateStore.open({ path: join(dir, "state.db") }));
+    const err = await stateErrorOf(() => StateStore.open({ path: join(dir, "state.db") }));
     expect(err.message).toBe(`state directory ${dir} does not exist; create it or point state: at a file in an existing directory`);
   });
 
-  it("refuses a directory that is a file", () => {
+  it("says permission denied, not missing, when the directory cannot be searched", async () => {
+    const bundle = await bundleForChildren();
+    const parent = mkdtempSync(join(tmpdir(), "basewarm-state-"));
+    const dir = join(parent, "sub");
+    mkdirSync(dir);
+    chmodSync(parent, 0o700);
+    try {
+      chmodSync(dirname(bundle.file), 0o755);
+      chmodSync(bundle.file, 0o644);
+      // As root every directory is searchable: the open runs as nobody, for whom this one is not.
+      const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+      chmodSync(parent, process.getuid?.() === 0 ? 0o700 : 0o000);
+      const script = `const state = await import(${JSON.stringify(bundle.file)});
+        try { state.SqliteStateStore.open({ path: ${JSON.stringify(join(dir, "state.db"))} }); console.log("opened"); }
+        catch (err) { console.log(err.code + " " + err.message); }`;
+      const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", ...asNobody });
+      expect(child.stdout.trim()).toBe(
+        `STATE_ERROR state directory ${dir} cannot be reached: permission denied (EACCES); let this user search and write it, or point state: elsewhere`,
+      );
+    } finally {
+      chmodSync(parent, 0o700);
+      bundle.cleanup();
+    }
+  });
+
+  it("refuses a directory that is a file", async () => {
     const parent = mkdtempSync(join(tmpdir(), "basewarm-state-"));
     writeFileSync(join(parent, "plain"), "x");
-    const err = stateErrorOf(() => StateStore.open({ path: join(parent, "plain", "state.db") }));
+    const err = await stateErrorOf(() => StateStore.open({ path: join(parent, "plain", "state.db") }));
     expect(err.message).toMatch(/^state directory .*plain does not exist/);
   });
 
-  it("refuses a path that is a directory, naming it", () => {
+  it("refuses a path that is a directory, naming it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "basewarm-state-"));
-    const err = stateErrorOf(() => StateStore.open({ path: dir }));
+    const err = await stateErrorOf(() => StateStore.open({ path: dir }));
     expect(err.message).toMatch(new RegExp(`^state file ${dir}: cannot open it: .*; check that the file and its directory exist and are writable`));
     expect(err.message).not.toContain("\n");
   });
 
-  it("refuses a file that is not a SQLite database and does not overwrite it", () => {
+  it("refuses a file that is not a SQLite database and does not overwrite it", async () => {
     const path = tempStatePath();
     const garbage = "this is not a database, it is someone's notes\n".repeat(200);
     writeFileSync(path, garbage);
-    const err = stateErrorOf(() => StateStore.open({ path }));
+    const err = await stateErrorOf(() => StateStore.open({ path }));
     expect(err.message).toMatch(new RegExp(`^state file ${path}: cannot prepare it: file is not a database; it is not a SQLite database; move it away`));
     expect(readFileSync(path, "utf8")).toBe(garbage);
   });

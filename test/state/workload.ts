@@ -30,38 +30,39 @@ export function workloadDigest(n: number, block: number): string {
   return `sha256:${(n * 1000 + Math.floor(block / 6)).toString(16).padStart(64, "0")}`;
 }
 
-export function workloadStep(store: StateStore, i: number, ctx: WorkloadContext): void {
+export async function workloadStep(store: StateStore, i: number, ctx: WorkloadContext): Promise<void> {
   ctx.tick = i;
   const block = Math.floor(i / 8);
   const n = block % 3;
   const runId = ctx.runId;
   switch (i % 8) {
     case 0:
-      ctx.runId = store.startRun(block % 2 === 0 ? "schedule" : "manual");
+      ctx.runId = await store.startRun(block % 2 === 0 ? "schedule" : "manual");
       return;
     case 1:
-      store.recordResolution(runId, workloadRef(n), workloadDigest(n, block), WORKLOAD_MEDIA_TYPE);
+      await store.recordResolution(runId, workloadRef(n), workloadDigest(n, block), WORKLOAD_MEDIA_TYPE);
       return;
     case 2:
-      store.recordImage(runId, { source: workloadRef(n), target: `mirror.test/img${n}:1`, digest: workloadDigest(n, block), bytes: i * 10, status: block % 4 === 0 ? "unchanged" : "copied" });
+      await store.recordImage(runId, { source: workloadRef(n), target: `mirror.test/img${n}:1`, digest: workloadDigest(n, block), bytes: i * 10, status: block % 4 === 0 ? "unchanged" : "copied" });
       return;
     case 3:
-      store.recordBlob(`sha256:${i.toString(16).padStart(64, "b")}`, 1000 + i, `mirror/img${n}`);
+      // A resolution outside any run (an on-demand lookup), of a reference of its own.
+      await store.recordResolution(null, `docker.io/library/side${n}:1`, `sha256:${i.toString(16).padStart(64, "b")}`, WORKLOAD_MEDIA_TYPE);
       return;
     case 4:
-      store.recordResolution(null, "docker.io/library/pinned:1", workloadDigest(9, 0), WORKLOAD_MEDIA_TYPE);
+      await store.recordResolution(null, "docker.io/library/pinned:1", workloadDigest(9, 0), WORKLOAD_MEDIA_TYPE);
       return;
     case 5:
-      store.recordBuild(runId!, {
+      await store.recordBuild(runId!, {
         entry: `entry${n}`, inputsHash: `h${block}`, builder: "buildah", builderVersion: "1.39", cacheRef: `mirror/cache/entry${n}`,
         durationMs: i, outcome: block % 4 === 3 ? "failed" : "ok", reason: `block ${block}`, logTail: `log of step ${i}`, cacheHitRatio: block % 2 === 0 ? null : 0.5,
       });
       return;
     case 6:
-      store.recordImage(runId, { source: `docker.io/library/gone${block}:1`, target: `mirror.test/gone${block}:1`, digest: null, bytes: 0, status: block % 2 === 0 ? "failed" : "deferred", error: `NOT_FOUND in block ${block}` });
+      await store.recordImage(runId, { source: `docker.io/library/gone${block}:1`, target: `mirror.test/gone${block}:1`, digest: null, bytes: 0, status: block % 2 === 0 ? "failed" : "deferred", error: `NOT_FOUND in block ${block}` });
       return;
     default:
-      store.finishRun(runId!, block % 4 === 3 ? "partial" : "ok", { block, steps: i });
+      await store.finishRun(runId!, block % 4 === 3 ? "partial" : "ok", { block, steps: i });
       ctx.runId = null;
   }
 }

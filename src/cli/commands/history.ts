@@ -12,9 +12,9 @@ export function registerHistory(program: Command, ctx: CliContext): void {
       const [{ loadConfig }, { parseReference }, { openState }] = await Promise.all([import("../../config/index.js"), import("../../reference/index.js"), import("../runtime.js")]);
       const normalized = ref === undefined ? undefined : parseReference(ref).toString();
       const loaded = loadConfig(opts.config, { env: ctx.env });
-      const state = openState(loaded);
+      const state = await openState(loaded, ctx.env);
       try {
-        const rows = state.history(normalized);
+        const rows = await state.history(normalized);
         if (opts.json) {
           ctx.io.stdout(JSON.stringify(rows, null, 2) + "\n");
           return;
@@ -22,7 +22,7 @@ export function registerHistory(program: Command, ctx: CliContext): void {
         if (rows.length === 0) ctx.io.stdout(normalized ? `no history for ${normalized}\n` : "no history yet\n");
         for (const row of rows) ctx.io.stdout(`${row.ref}  ${row.digest}  first ${row.firstSeen}  last ${row.lastSeen}  (${row.runs} runs)\n`);
       } finally {
-        state.close();
+        await state.close();
       }
     });
 }

@@ -22,7 +22,7 @@ export function registerMirror(program: Command, ctx: CliContext): void {
         : refs.map((ref) => ({ reference: parseReference(ref), platforms: config.mirror.platforms }));
       const problems = catalog?.problems ?? [];
       const logger = await ctx.logger(config.log.level, { human: !opts.json });
-      const state = runtime.openState(loaded);
+      const state = await runtime.openState(loaded, ctx.env);
       const stop = new AbortController();
       const client = runtime.clientFor(loaded, ctx.env, logger, [], stop.signal);
       const progress = progressReporter(process.stderr, items.length, !opts.json);
@@ -44,7 +44,7 @@ export function registerMirror(program: Command, ctx: CliContext): void {
       } finally {
         unsubscribe();
         await client.close();
-        state.close();
+        await state.close();
       }
     });
 }

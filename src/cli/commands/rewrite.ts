@@ -25,13 +25,14 @@ export function registerRewrite(program: Command, ctx: CliContext): void {
         ...(opts.target === undefined ? {} : { target: opts.target }),
         ...(opts.platform === undefined ? {} : { platform: opts.platform }),
       };
-      // Read what the state recorded, if there is a state yet: previewing must not create one.
-      const state = existsSync(runtime.statePath(loaded)) ? runtime.openState(loaded) : undefined;
+      // Read what the state recorded, if there is a state yet: previewing must not create a file.
+      const file = runtime.stateFile(loaded);
+      const state = file === undefined || existsSync(file) ? await runtime.openState(loaded, ctx.env) : undefined;
       const client = opts.resolve ? runtime.clientFor(loaded, ctx.env, await ctx.logger(loaded.config.log.level, { human: true })) : undefined;
       try {
         const result = await rewriteForMirror({
           content, options, config: loaded.config,
-          ...(state ? { recordedDigest: (ref: string) => state.lastResolution(ref)?.digest } : {}),
+          ...(state ? { recordedDigest: async (ref: string) => (await state.lastResolution(ref))?.digest } : {}),
           ...(client ? { client } : {}),
         });
         ctx.io.stdout(result.text);
@@ -39,7 +40,7 @@ export function registerRewrite(program: Command, ctx: CliContext): void {
           if (use.kind !== "syntax") ctx.io.stderr(`basewarm: ${path}:${use.line}: ${use.ref} left as written (built from variables)\n`);
         }
       } finally {
-        state?.close();
+        await state?.close();
         await client?.close();
       }
     });

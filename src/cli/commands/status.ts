@@ -14,9 +14,9 @@ export function registerStatus(program: Command, ctx: CliContext): void {
       if (!Number.isFinite(hours) || hours <= 0) throw new BasewarmError("USAGE", `--stale-hours ${JSON.stringify(opts.staleHours)}: want a positive number`);
       const [{ loadConfig }, { openState }, { stateStatus }] = await Promise.all([import("../../config/index.js"), import("../runtime.js"), import("../../run/status.js")]);
       const loaded = loadConfig(opts.config, { env: ctx.env });
-      const state = openState(loaded);
+      const state = await openState(loaded, ctx.env);
       try {
-        const status = stateStatus(state, { staleBefore: new Date(Date.now() - hours * 3600_000) });
+        const status = await stateStatus(state, { staleBefore: new Date(Date.now() - hours * 3600_000) });
         if (opts.json) {
           ctx.io.stdout(JSON.stringify(status, null, 2) + "\n");
           return;
@@ -34,7 +34,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
           for (const ref of stale) ctx.io.stdout(`  ${ref.ref}  last ${ref.lastResolved}\n`);
         }
       } finally {
-        state.close();
+        await state.close();
       }
     });
 }

@@ -1,0 +1,68 @@
+/**
+ * The CLI on a PostgreSQL state: the setting picks the backend, the password comes from the
+ * environment and never shows, two shards run at once, and a server that is down is one line and a
+ * non-zero exit. Real CLI (dist/), real registries, real PostgreSQL.
+ */
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeImage, makeLayer, pushImage, startPostgres, type RunningPostgres } from "../../testkit/index.js";
+import { basewarm, jsonOf, workspace } from "../helpers/cli.js";
+import { useRegistry } from "../helpers/registries.js";
+
+describe("basewarm on a PostgreSQL state", () => {
+  const upstream = useRegistry();
+  const mirror = useRegistry();
+  const password = "cli-Pg-Secret-41ad";
+  let server: RunningPostgres;
+  beforeAll(async () => {
+    server = await startPostgres({ password });
+  }, 60_000);
+  afterAll(() => server.stop());
+
+  it("runs two shards at once, records both, and fails in one line without the password when the server is down", async () => {
+    const names = ["a", "b", "c", "d", "e", "f"];
+    for (const name of names) await pushImage(upstream().url, `lib/${name}`, makeImage({ seed: `pgcli-${name}`, layers: [makeLayer(`pgcli-${name}`, 2000)] }), "1");
+    const url = await server.createDatabase();
+    const dir = workspace({
+      "basewarm.yaml": [
+        `target: { registry: "${mirror().host}", prefix: pg }`,
+        `state: ${url}`,
+        "images:",
+        ...names.map((n) => `  - ${upstream().host}/lib/${n}:1`),
+      ].join("\n"),
+    });
+    const config = join(dir, "basewarm.yaml");
+    const env = { PGPASSWORD: password };
+
+    const shards = await Promise.all([0, 1].map((i) => basewarm(["run", "--config", config, "--shard", `${i}/2`, "--json"], { env })));
+    for (const run of shards) expect(run.code, run.stderr).toBe(0);
+    const copied = shards.flatMap((run) => (jsonOf(run) as { mirror: { images: { source: string; status: string }[] } }).mirror.images);
+    expect(copied.map((i) => i.source).sort()).toEqual(names.map((n) => `${upstream().host}/lib/${n}:1`));
+    expect(copied.every((i) => i.status === "copied")).toBe(true);
+
+    const status = await basewarm(["status", "--config", config, "--json"], { env });
+    expect(status.code).toBe(0);
+    const runs = (jsonOf(status) as { runs: { outcome: string; shard: { index: number; count: number } | null }[] }).runs;
+    expect(runs.map((r) => [r.outcome, r.shard?.index, r.shard?.count]).sort()).toEqual([["ok", 0, 2], ["ok", 1, 2]]);
+
+    const noPassword = await basewarm(["status", "--config", config]);
+    expect(noPassword.code).toBe(1);
+    expect(noPassword.stderr.trim()).toMatch(new RegExp(`^basewarm: state database ${url.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: cannot prepare it: the server asks for a password and none is set`));
+
+    await server.halt("immediate");
+    try {
+      const down = await basewarm(["history", "--config", config], { env });
+      expect(down.code).toBe(1);
+      const lines = down.stderr.trim().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^basewarm: state database postgres:\/\/postgres@127\.0\.0\.1:\d+\/bw_\w+: cannot prepare it: .*; check that the database server is running and reachable$/);
+      expect(down.stderr + down.stdout).not.toContain(password);
+    } finally {
+      await server.resume();
+    }
+
+    // What the shards recorded before the outage is all there.
+    const history = await basewarm(["history", "--config", config, "--json"], { env });
+    expect((jsonOf(history) as { ref: string }[]).map((h) => h.ref).sort()).toEqual(names.map((n) => `${upstream().host}/lib/${n}:1`));
+  });
+});
