@@ -27,3 +27,11 @@ export function parseBuildArgs(values: string[]): Record<string, string> {
 
 /** Commander collector for repeatable options. */
 export const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/** `30m`, `6h`, `2d`, `90s`: a duration in milliseconds. */
+export function parseDuration(option: string, value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(value.trim());
+  if (!match) throw new BasewarmError("USAGE", `${option} ${JSON.stringify(value)}: want a duration like 90s, 30m, 6h or 2d`);
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as "s" | "m" | "h" | "d"];
+  return Number(match[1]) * unit;
+}

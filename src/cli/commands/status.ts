@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { BasewarmError } from "../../errors.js";
+import { parseDuration } from "../args.js";
 import type { CliContext } from "../context.js";
 
 export function registerStatus(program: Command, ctx: CliContext): void {
@@ -9,23 +10,31 @@ export function registerStatus(program: Command, ctx: CliContext): void {
     .requiredOption("--config <file>", "basewarm config file (required)")
     .option("--stale-hours <n>", "a reference is stale when not resolved for this long", "24")
     .option("--json", "print JSON")
-    .action(async (opts: { config: string; staleHours: string; json?: boolean }) => {
+    .option("--check", "exit 1 when the last run of any shard failed, was partial or abandoned (for monitoring)")
+    .option("--max-age <duration>", "with --check: also when a shard's last run started longer ago than this (e.g. 7h)")
+    .action(async (opts: { config: string; staleHours: string; json?: boolean; check?: boolean; maxAge?: string }) => {
       const hours = Number(opts.staleHours);
       if (!Number.isFinite(hours) || hours <= 0) throw new BasewarmError("USAGE", `--stale-hours ${JSON.stringify(opts.staleHours)}: want a positive number`);
-      const [{ loadConfig }, { openState }, { stateStatus }] = await Promise.all([import("../../config/index.js"), import("../runtime.js"), import("../../run/status.js")]);
+      const maxAgeMs = opts.maxAge === undefined ? undefined : parseDuration("--max-age", opts.maxAge);
+      const [{ loadConfig }, { openState }, { stateStatus, healthProblems, shardLabel }] = await Promise.all([import("../../config/index.js"), import("../runtime.js"), import("../../run/status.js")]);
       const loaded = loadConfig(opts.config, { env: ctx.env });
       const state = await openState(loaded, ctx.env);
       try {
         const status = await stateStatus(state, { staleBefore: new Date(Date.now() - hours * 3600_000) });
+        const problems = healthProblems(status, new Date(), maxAgeMs);
+        // Without --check only failed work counts; --check also counts abandoned, too old and never run.
+        const failedWork = status.shards.some((s) => s.last.outcome === "failed" || s.last.outcome === "partial");
+        ctx.setExit(opts.check ? (problems.length > 0 ? 1 : 0) : failedWork ? 1 : 0);
         if (opts.json) {
-          ctx.io.stdout(JSON.stringify(status, null, 2) + "\n");
+          ctx.io.stdout(JSON.stringify({ ...status, problems }, null, 2) + "\n");
           return;
         }
-        const { runs, lastRunFailures: failures, stale } = status;
+        const { runs, shards, stale } = status;
         if (runs.length === 0) ctx.io.stdout("no runs recorded yet\n");
-        for (const run of runs) ctx.io.stdout(`run ${run.id}  ${run.trigger.padEnd(8)} ${run.outcome.padEnd(9)} ${run.startedAt}${run.endedAt ? ` → ${run.endedAt}` : ""}\n`);
-        if (failures.images.length + failures.builds.length > 0) {
-          ctx.io.stdout(`failures in run ${runs[0]?.id}:\n`);
+        for (const run of runs) ctx.io.stdout(`run ${run.id}  ${run.trigger.padEnd(8)} ${run.outcome.padEnd(9)} shard ${shardLabel(run.shard).padEnd(5)} ${run.startedAt}${run.endedAt ? ` → ${run.endedAt}` : ""}\n`);
+        for (const { shard, last, failures } of shards) {
+          if (failures.images.length + failures.builds.length === 0) continue;
+          ctx.io.stdout(`failures in run ${last.id} (shard ${shard}):\n`);
           for (const image of failures.images) ctx.io.stdout(`  image ${image.source}: ${image.error ?? image.status}\n`);
           for (const build of failures.builds) ctx.io.stdout(`  build ${build.entry}: ${build.reason}\n`);
         }
@@ -33,6 +42,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
           ctx.io.stdout(`stale (not resolved in ${hours} h):\n`);
           for (const ref of stale) ctx.io.stdout(`  ${ref.ref}  last ${ref.lastResolved}\n`);
         }
+        if (opts.check) for (const problem of problems) ctx.io.stderr(`basewarm: ${problem}\n`);
       } finally {
         await state.close();
       }
