@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
@@ -139,6 +139,9 @@ describe("basewarm CLI", () => {
         "basewarm.yaml": `target: { registry: "${mirror().host}", prefix: p }\nstate: s.db\ncatalog:\n  - dockerfile: app/Dockerfile\n`,
       });
       const config = join(dir, "basewarm.yaml");
+      // Previewing creates no state file.
+      expect((await basewarm(["rewrite", join(dir, "app/Dockerfile"), "--config", config])).code).toBe(0);
+      expect(existsSync(join(dir, "s.db"))).toBe(false);
       const before = jsonOf(await basewarm(["plan", "--config", config, "--json"])) as { images: { ref: string; upstreamDigest: string; mirrored: boolean }[] };
       expect(before.images).toEqual([expect.objectContaining({ ref: `${upstream().host}/lib/base:2`, upstreamDigest: image.digest, mirrored: false })]);
       expect((await basewarm(["mirror", "--config", config])).code).toBe(0);
@@ -148,6 +151,10 @@ describe("basewarm CLI", () => {
       expect(rewritten.code).toBe(0);
       expect(rewritten.stdout).toBe(`FROM ${mirror().host}/p/${upstream().host.replace(":", "-")}/lib/base@${image.digest} AS build\nRUN true\nFROM build\n`);
       expect(readFileSync(join(dir, "app/Dockerfile"), "utf8")).toContain(`${upstream().host}/lib/base:2`);
+      // `# syntax=` is rewritten as the warm run rewrites it.
+      writeFileSync(join(dir, "app/Dockerfile.syntax"), `# syntax=${upstream().host}/lib/base:2\nFROM scratch\n`);
+      const syntax = await basewarm(["rewrite", join(dir, "app/Dockerfile.syntax"), "--config", config]);
+      expect(syntax.stdout).toBe(`# syntax=${mirror().host}/p/${upstream().host.replace(":", "-")}/lib/base@${image.digest}\nFROM scratch\n`);
     });
   });
 });
