@@ -126,6 +126,9 @@ describe("basewarm CLI", () => {
       expect(lines.length).toBeGreaterThan(0);
       for (const line of lines) expect(line).toMatch(/^basewarm: (warning|error): /);
       expect(human.stderr).toMatch(/no such image at the source/);
+      // --force copies again what the mirror already has.
+      const forced = jsonOf(await basewarm(["mirror", `${upstream().host}/lib/one:1`, "--config", join(dir, "basewarm.yaml"), "--force", "--json"])) as { images: { status: string }[]; summary: { blobsCopied: number; blobsSkipped: number } };
+      expect(forced.images.map((i) => i.status)).toEqual(["copied"]);
       const db = new Database(join(dir, "state.db"), { readonly: true });
       expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
       db.close();
