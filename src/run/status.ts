@@ -2,7 +2,7 @@
  * `basewarm status`: what the state knows about recent runs (of every shard), the failures of each
  * shard's last run, stale references, and — for monitoring — whether every shard is healthy.
  */
-import type { BuildRecord, ImageRow, RunRow, Shard, StateStore } from "../state/index.js";
+import { shardName, type BuildRecord, type ImageRow, type RunRow, type StateStore } from "../state/index.js";
 
 export interface ShardStatus {
   /** `0/4`, or `all` for runs over the whole catalog. */
@@ -18,10 +18,6 @@ export interface StateStatus {
   stale: { ref: string; lastResolved: string }[];
 }
 
-export function shardLabel(shard: Shard | null): string {
-  return shard === null ? "all" : `${shard.index}/${shard.count}`;
-}
-
 /** How many recent runs are looked at to find each shard's last one. */
 const RUNS_SCANNED = 200;
 
@@ -29,7 +25,7 @@ export async function stateStatus(state: StateStore, options: { staleBefore: Dat
   const recent = await state.recentRuns(RUNS_SCANNED);
   const lastByShard = new Map<string, RunRow>();
   for (const run of recent) {
-    const key = shardLabel(run.shard);
+    const key = shardName(run.shard);
     if (!lastByShard.has(key)) lastByShard.set(key, run);
   }
   const shards: ShardStatus[] = [];

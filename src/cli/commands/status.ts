@@ -16,7 +16,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
       const hours = Number(opts.staleHours);
       if (!Number.isFinite(hours) || hours <= 0) throw new BasewarmError("USAGE", `--stale-hours ${JSON.stringify(opts.staleHours)}: want a positive number`);
       const maxAgeMs = opts.maxAge === undefined ? undefined : parseDuration("--max-age", opts.maxAge);
-      const [{ loadConfig }, { openState }, { stateStatus, healthProblems, shardLabel }] = await Promise.all([import("../../config/index.js"), import("../runtime.js"), import("../../run/status.js")]);
+      const [{ loadConfig }, { openState }, { stateStatus, healthProblems }, { shardName }] = await Promise.all([import("../../config/index.js"), import("../runtime.js"), import("../../run/status.js"), import("../../state/index.js")]);
       const loaded = loadConfig(opts.config, { env: ctx.env });
       const state = await openState(loaded, ctx.env);
       try {
@@ -31,7 +31,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         }
         const { runs, shards, stale } = status;
         if (runs.length === 0) ctx.io.stdout("no runs recorded yet\n");
-        for (const run of runs) ctx.io.stdout(`run ${run.id}  ${run.trigger.padEnd(8)} ${run.outcome.padEnd(9)} shard ${shardLabel(run.shard).padEnd(5)} ${run.startedAt}${run.endedAt ? ` → ${run.endedAt}` : ""}\n`);
+        for (const run of runs) ctx.io.stdout(`run ${run.id}  ${run.trigger.padEnd(8)} ${run.outcome.padEnd(9)} shard ${shardName(run.shard).padEnd(5)} ${run.startedAt}${run.endedAt ? ` → ${run.endedAt}` : ""}\n`);
         for (const { shard, last, failures } of shards) {
           if (failures.images.length + failures.builds.length === 0) continue;
           ctx.io.stdout(`failures in run ${last.id} (shard ${shard}):\n`);
