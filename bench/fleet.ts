@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { RunningRegistry } from "../testkit/index.js";
 import { writeMirrorConfig, type Concurrency } from "./command.js";
 import { measure } from "./measure.js";
-import type { Sample } from "./report.js";
+import { median, type Sample } from "./report.js";
 import type { BenchImage } from "./synthetic.js";
 import { timedRun } from "./timed.js";
 
@@ -42,11 +42,6 @@ export async function runFleet(options: {
     }
   }
   return result;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
 export function renderFleet(fleet: FleetResult, images: number): string {
