@@ -26,8 +26,6 @@ export function registerCopy(program: Command, ctx: CliContext): void {
       if (requested.digest !== undefined && source.digest !== undefined && requested.digest !== source.digest) {
         throw new BasewarmError("USAGE", `destination ${dst} names digest ${requested.digest}, but the source is ${source.digest}; a copy keeps the digest: drop it from the destination`);
       }
-      // A destination digest is checked against what the source resolves to (below) before anything is copied.
-      const target = requested;
       const platforms = (opts.platform ?? []).map(parsePlatform);
       const loaded = opts.config ? loadConfig(opts.config, { env: ctx.env }) : undefined;
       const concurrency = loaded?.config.concurrency ?? defaultSettings().concurrency;
@@ -43,7 +41,8 @@ export function registerCopy(program: Command, ctx: CliContext): void {
           }
         }
         const result = await copier.copyImage({
-          source, target,
+          // A destination digest was checked against what the source resolves to, above.
+          source, target: requested,
           ...(platforms.length ? { platforms } : {}),
           ...(opts.force ? { force: true } : {}),
           ...(opts.referrers ? { referrers: true } : {}),
