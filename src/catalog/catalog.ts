@@ -3,9 +3,10 @@
  * into the deduplicated set of source references with every place that uses them.
  */
 import { existsSync, statSync } from "node:fs";
-import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { basename, dirname, relative, sep } from "node:path";
 import type { CatalogEntryConfig, ImageEntryConfig } from "../config/index.js";
 import { BasewarmError, errorMessage, type ErrorCode } from "../errors.js";
+import { resolvePath } from "../files/index.js";
 import { extractImages, type ImageUse } from "../dockerfile/index.js";
 import { cacheReference, type MirrorTarget } from "../naming/index.js";
 import { parseReference, type Reference } from "../reference/index.js";
@@ -26,9 +27,6 @@ export interface CatalogSource {
   readFile: (path: string) => Uint8Array;
 }
 
-function resolvePath(dir: string, path: string): string {
-  return isAbsolute(path) ? path : resolve(dir, path);
-}
 
 export interface CatalogEntry {
   name: string;

@@ -1,7 +1,7 @@
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { isAlias, isMap, isSeq, LineCounter, parseDocument, visit, type Node } from "yaml";
 import { BasewarmError, isBasewarmError } from "../errors.js";
-import { readRegularFile } from "../files/index.js";
+import { readRegularFile, resolvePath } from "../files/index.js";
 import { configSchema, type Config } from "./schema.js";
 
 export interface LoadedConfig {
@@ -135,7 +135,3 @@ function firstAliasLine(doc: ReturnType<typeof parseDocument>, counter: LineCoun
   return line;
 }
 
-/** Resolve a path from the config against the config file's directory. */
-export function resolvePath(dir: string, path: string): string {
-  return isAbsolute(path) ? path : resolve(dir, path);
-}

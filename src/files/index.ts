@@ -1,1 +1,1 @@
-export { readRegularFile, type ReadOptions } from "./read.js";
+export { readRegularFile, resolvePath, type ReadOptions } from "./read.js";

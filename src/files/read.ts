@@ -4,6 +4,7 @@
  * one clear line, not read forever. The error says which file, why, and what to do.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
 import { BasewarmError } from "../errors.js";
 
 export interface ReadOptions {
@@ -58,4 +59,9 @@ export function readRegularFile(path: string, options: ReadOptions): Buffer {
 
 function tooLarge(path: string, options: ReadOptions): BasewarmError {
   return new BasewarmError("FILE_UNREADABLE", `${options.what} ${path} is larger than ${Math.round(options.maxBytes / 1024)} KiB; basewarm refuses files that large`);
+}
+
+/** A path from a config file, resolved against the config file's directory (absolute paths stay). */
+export function resolvePath(dir: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(dir, path);
 }
