@@ -120,7 +120,11 @@ export async function mirrorRun(options: MirrorRunOptions): Promise<{ report: Mi
   try {
     const report = await mirrorImages({ ...options, runId });
     const failed = report.summary.failed > 0 || options.problems.length > 0;
-    const outcome = options.signal?.aborted ? "abandoned" : failed ? (report.summary.copied + report.summary.unchanged > 0 ? "partial" : "failed") : "ok";
+    const outcome = runOutcome({
+      aborted: options.signal?.aborted ?? false,
+      failures: report.summary.failed + options.problems.length,
+      successes: report.summary.copied + report.summary.unchanged,
+    });
     await state.finishRun(runId, outcome, { mirror: report.summary, problems: options.problems });
     return { report, failed: failed || outcome === "abandoned" };
   } catch (err) {
@@ -134,4 +138,11 @@ export function mergeMirrorReports(a: MirrorReport, b: MirrorReport): MirrorRepo
   const sum = { ...a.summary };
   for (const key of Object.keys(sum) as (keyof MirrorSummary)[]) sum[key] = a.summary[key] + b.summary[key];
   return { images: [...a.images, ...b.images], summary: sum };
+}
+
+/** A run's outcome: abandoned when stopped; else ok, partial (some work failed) or failed (nothing succeeded). */
+export function runOutcome(counts: { aborted: boolean; failures: number; successes: number }): "ok" | "partial" | "failed" | "abandoned" {
+  if (counts.aborted) return "abandoned";
+  if (counts.failures === 0) return "ok";
+  return counts.successes > 0 ? "partial" : "failed";
 }

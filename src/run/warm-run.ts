@@ -13,7 +13,7 @@ import type { Logger } from "../log/index.js";
 import type { RegistryClient } from "../registry/index.js";
 import type { RunTrigger, StateStore } from "../state/index.js";
 import { buildEntry, type BuildReport } from "./build-entry.js";
-import { mergeMirrorReports, mirrorImages, type MirrorItem, type MirrorReport } from "./mirror.js";
+import { mergeMirrorReports, mirrorImages, runOutcome, type MirrorItem, type MirrorReport } from "./mirror.js";
 import { mirrorReference } from "../naming/index.js";
 import { onbuildFindings } from "./onbuild.js";
 import type { ProgressEvent } from "../copy/index.js";
@@ -97,7 +97,7 @@ export async function warmRun(options: WarmRunOptions): Promise<RunReport> {
     const aborted = options.signal?.aborted ?? false;
     const failures = mirror.summary.failed + builds.filter((b) => b.outcome === "failed").length + catalog.problems.length;
     const successes = mirror.summary.copied + mirror.summary.unchanged + builds.filter((b) => b.outcome !== "failed").length;
-    const outcome = aborted ? "abandoned" : failures === 0 ? "ok" : successes > 0 ? "partial" : "failed";
+    const outcome = runOutcome({ aborted, failures, successes });
     const report: RunReport = { runId, outcome, trigger: options.trigger, mirror, builds, problems: catalog.problems, seconds: (Date.now() - started) / 1000 };
     await state.finishRun(runId, outcome, {
       mirror: mirror.summary,
