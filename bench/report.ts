@@ -1,6 +1,5 @@
 /** The benchmark's results, the targets they are held to, and their plain-text rendering. */
 import type { BigBlobResult } from "./big.js";
-import type { StartupResult } from "./startup.js";
 
 export const MB = 1_000_000;
 
@@ -32,6 +31,21 @@ export interface ScalingResult {
   /** Unique bytes of the largest set. */
   uniqueBytes: number;
   points: ScalingPoint[];
+}
+
+/** Start-up as users see it (measured by startup.ts; here so the report needs nothing from it). */
+export interface StartupSample {
+  seconds: number;
+  cpuSeconds: number | undefined;
+  maxRssKiB: number | undefined;
+}
+
+export interface StartupResult {
+  /** `--version`, or `--help` when the CLI has no `--version` yet. */
+  args: string[];
+  samples: StartupSample[];
+  /** `node -e 0`: what Node itself costs on this machine in the same run. */
+  node: StartupSample[];
 }
 
 export interface BenchResults {

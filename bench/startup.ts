@@ -19,24 +19,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { DEFAULT_CLI } from "./command.js";
-import { fixed, median, table } from "./report.js";
+import { fixed, median, table, type StartupResult, type StartupSample } from "./report.js";
 import { timedRun } from "./timed.js";
 
 const run = promisify(execFile);
-
-export interface StartupSample {
-  seconds: number;
-  cpuSeconds: number | undefined;
-  maxRssKiB: number | undefined;
-}
-
-export interface StartupResult {
-  /** `--version`, or `--help` when the CLI has no `--version` yet. */
-  args: string[];
-  samples: StartupSample[];
-  /** `node -e 0`: what Node itself costs on this machine in the same run. */
-  node: StartupSample[];
-}
 
 async function hasVersionFlag(cli: string): Promise<boolean> {
   try {
