@@ -127,15 +127,17 @@ describe("state migrations", () => {
     mkdirSync(dir);
     chmodSync(parent, 0o700);
     try {
-      chmodSync(dirname(bundle.file), 0o755);
-      chmodSync(bundle.file, 0o644);
-      // As root every directory is searchable: the open runs as nobody, for whom this one is not.
-      const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-      chmodSync(parent, process.getuid?.() === 0 ? 0o700 : 0o000);
+      // Root searches every directory through its DAC capabilities: the child runs as root without
+      // them (setpriv, util-linux), so the mode bits hold for it as for any user. Running as another
+      // user instead would also need read access to this checkout's node_modules, which a CI clone
+      // in a private (0700) folder does not give.
+      chmodSync(parent, 0o000);
       const script = `const state = await import(${JSON.stringify(bundle.file)});
         try { state.SqliteStateStore.open({ path: ${JSON.stringify(join(dir, "state.db"))} }); console.log("opened"); }
         catch (err) { console.log(err.code + " " + err.message); }`;
-      const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", ...asNobody });
+      const node = [process.execPath, "--input-type=module", "-e", script];
+      const [program, ...args] = process.getuid?.() === 0 ? ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", ...node] : node;
+      const child = spawnSync(program!, args, { encoding: "utf8" });
       expect(child.stdout.trim()).toBe(
         `STATE_ERROR state directory ${dir} cannot be reached: permission denied (EACCES); let this user search and write it, or point state: elsewhere`,
       );
