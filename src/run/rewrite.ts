@@ -13,10 +13,10 @@ export interface RewriteRequest {
   options: ExtractOptions;
   config: Config;
   /**
-   * Digests the state file recorded upstream, by normalized reference. Used only when the mirror
-   * keeps indexes whole (no `mirror.platforms`): a filtered copy has a digest of its own.
+   * The digest the state recorded as last mirrored from a source (normalized reference) to a
+   * target: what the mirror holds, filtered or not. Never an upstream digest whose copy failed.
    */
-  recordedDigest?: (normalized: string) => Promise<string | undefined>;
+  mirroredDigest?: (source: string, target: string) => Promise<string | undefined>;
   /** Ask the mirror what it holds (HEAD) for images without a known digest. */
   client?: RegistryClient;
 }
@@ -24,6 +24,7 @@ export interface RewriteRequest {
 export async function rewriteForMirror(request: RewriteRequest): Promise<RewriteResult> {
   const { config } = request;
   const uses = extractImages(request.content, request.options);
+  // A filtered copy of an index is a new index with a digest of its own.
   const filtered = config.mirror.platforms.length > 0;
   const digests = new Map<string, string>();
   for (const use of uses) {
@@ -35,12 +36,12 @@ export async function rewriteForMirror(request: RewriteRequest): Promise<Rewrite
 
 async function mirrorDigest(use: ImageUse, request: RewriteRequest, filtered: boolean): Promise<string | undefined> {
   if (use.reference.digest !== undefined && !filtered) return use.reference.digest;
+  const mirror = mirrorReference(use.reference, request.config.target);
   if (request.client) {
-    const mirror = mirrorReference(use.reference, request.config.target);
     // A digest reference whose copy was filtered lives under the mirror's tag-less digest push:
     // ask for exactly what the Dockerfile names, as the mirror stores it.
     const head = await request.client.manifestHead(mirror);
     if (head) return head.digest;
   }
-  return filtered ? undefined : request.recordedDigest?.(use.normalized);
+  return request.mirroredDigest?.(use.normalized, mirror.toString());
 }

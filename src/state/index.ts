@@ -14,6 +14,7 @@ export type {
   ImageStatus,
   LockHandle,
   LockOptions,
+  MirroredImage,
   Resolution,
   RunOutcome,
   RunRow,

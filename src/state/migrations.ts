@@ -104,6 +104,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN shard_index INTEGER;
   ALTER TABLE runs ADD COLUMN shard_count INTEGER;
   `,
+  // 4: \`rewrite\` asks for the last good copy of one source, which must not scan every run's images.
+  `
+  CREATE INDEX images_source ON images (source, target, id);
+  `,
 ];
 
 function userVersion(db: Database.Database): number {

@@ -84,6 +84,10 @@ export const PG_MIGRATIONS: readonly string[] = [
     CHECK ((shard_index IS NULL AND shard_count IS NULL) OR (shard_count >= 1 AND shard_index >= 0 AND shard_index < shard_count))
   );
   `,
+  // 2: \`rewrite\` asks for the last good copy of one source, which must not scan every run's images.
+  `
+  CREATE INDEX images_source ON images (source, target, id);
+  `,
 ];
 
 /**

@@ -22,7 +22,7 @@ import { buildFromRow, imageFromRow, runFromRow, type Row } from "./rows.js";
 import type { PostgresLocation } from "./setting.js";
 import { invalid, stateError } from "./state-error.js";
 import { DEFAULT_LOCK_STALE_MS, type StateStore } from "./store.js";
-import type { BuildRecord, HistoryRow, ImageRecord, ImageRow, LockHandle, LockOptions, Resolution, RunOutcome, RunRow, RunTrigger, Shard } from "./types.js";
+import type { BuildRecord, HistoryRow, ImageRecord, ImageRow, LockHandle, LockOptions, MirroredImage, Resolution, RunOutcome, RunRow, RunTrigger, Shard } from "./types.js";
 
 export interface PostgresOptions {
   location: PostgresLocation;
@@ -204,6 +204,13 @@ export class PostgresStateStore implements StateStore {
       await this.pool.query("INSERT INTO images (run_id, source, target, digest, bytes, status, error, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         [runId, image.source, image.target, image.digest, image.bytes, image.status, image.error ?? null, this.now()]);
     });
+  }
+
+  async lastMirrored(source: string, target: string): Promise<MirroredImage | undefined> {
+    return this.guard(`read what the mirror holds for ${source}`, async () =>
+      (await this.pool.query<MirroredImage>(`SELECT digest, at FROM images WHERE source = $1 AND target = $2 AND status IN ('copied', 'unchanged')
+        AND digest IS NOT NULL ORDER BY id DESC LIMIT 1`, [source, target])).rows[0],
+    );
   }
 
   async recordBuild(runId: number, build: BuildRecord): Promise<void> {

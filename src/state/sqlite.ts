@@ -19,7 +19,7 @@ import { currentProcess, type ProcessIdentity } from "./liveness.js";
 import { buildFromRow, imageFromRow, runFromRow, type Row } from "./rows.js";
 import { invalid, stateError } from "./state-error.js";
 import { DEFAULT_LOCK_STALE_MS, type StateStore } from "./store.js";
-import type { BuildRecord, HistoryRow, ImageRecord, ImageRow, LockHandle, LockOptions, Resolution, RunOutcome, RunRow, RunTrigger, Shard, StateOptions } from "./types.js";
+import type { BuildRecord, HistoryRow, ImageRecord, ImageRow, LockHandle, LockOptions, MirroredImage, Resolution, RunOutcome, RunRow, RunTrigger, Shard, StateOptions } from "./types.js";
 
 /** Longer than any transaction of ours (all are a few statements), short enough to fail visibly. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -206,6 +206,13 @@ export class SqliteStateStore implements StateStore {
       this.stmt("INSERT INTO images (run_id, source, target, digest, bytes, status, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         .run(runId, image.source, image.target, image.digest, image.bytes, image.status, image.error ?? null, this.now());
     });
+  }
+
+  async lastMirrored(source: string, target: string): Promise<MirroredImage | undefined> {
+    return this.guard(`read what the mirror holds for ${source}`, () =>
+      this.stmt(`SELECT digest, at FROM images WHERE source = ? AND target = ? AND status IN ('copied', 'unchanged') AND digest IS NOT NULL
+        ORDER BY id DESC LIMIT 1`).get(source, target) as MirroredImage | undefined,
+    );
   }
 
   async recordBuild(runId: number, build: BuildRecord): Promise<void> {

@@ -17,6 +17,7 @@ import type {
   ImageRow,
   LockHandle,
   LockOptions,
+  MirroredImage,
   Resolution,
   RunOutcome,
   RunRow,
@@ -55,6 +56,11 @@ export interface StateStore {
 
   /** Record one image copy; `error` must already be sanitized. */
   recordImage(runId: number | null, image: ImageRecord): Promise<void>;
+  /**
+   * The digest last copied (or found unchanged) from `source` to `target`: what the mirror holds
+   * under that name. A failed copy never counts, since it pushes no tag.
+   */
+  lastMirrored(source: string, target: string): Promise<MirroredImage | undefined>;
   /** Record one admin build; `reason` and `logTail` must already be sanitized. */
   recordBuild(runId: number, build: BuildRecord): Promise<void>;
   /** The latest build of an entry whose outcome was ok. */

@@ -84,6 +84,14 @@ export interface HistoryRow {
   runs: number;
 }
 
+/** What the mirror last received or confirmed for a source at a target name. */
+export interface MirroredImage {
+  /** The digest the mirror holds (a platform-filtered index has its own). */
+  digest: string;
+  /** When the copy (or the check that found it unchanged) was recorded. */
+  at: string;
+}
+
 export interface Resolution {
   digest: string;
   mediaType: string;

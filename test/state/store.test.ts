@@ -155,6 +155,28 @@ describe.each(BACKENDS)("state contract ($name)", (backend) => {
       await state.close();
     });
 
+    it("knows the digest last mirrored from a source to a target: failed copies never count, targets are apart", async () => {
+      const { state, at } = await clocked();
+      const run = await state.startRun("mirror");
+      const src = "docker.io/library/a:1";
+      expect(await state.lastMirrored(src, "m/a:1")).toBeUndefined();
+      await state.recordImage(run, { source: src, target: "m/a:1", digest: d(1), bytes: 100, status: "copied" });
+      at(T0 + 10);
+      await state.recordImage(run, { source: src, target: "m/a:1", digest: d(1), bytes: 0, status: "unchanged" });
+      at(T0 + 20);
+      // The tag moved upstream and its copy failed, or was deferred: the mirror still holds d(1).
+      await state.recordImage(run, { source: src, target: "m/a:1", digest: null, bytes: 0, status: "failed", error: "PUT refused" });
+      await state.recordImage(run, { source: src, target: "m/a:1", digest: null, bytes: 0, status: "deferred" });
+      await state.recordImage(run, { source: src, target: "other/a:1", digest: d(3), bytes: 5, status: "copied" });
+      expect(await state.lastMirrored(src, "m/a:1")).toEqual({ digest: d(1), at: iso(T0 + 10) });
+      expect(await state.lastMirrored(src, "other/a:1")).toEqual({ digest: d(3), at: iso(T0 + 20) });
+      expect(await state.lastMirrored("docker.io/library/b:1", "m/a:1")).toBeUndefined();
+      at(T0 + 30);
+      await state.recordImage(null, { source: src, target: "m/a:1", digest: d(2), bytes: 7, status: "copied" });
+      expect(await state.lastMirrored(src, "m/a:1")).toEqual({ digest: d(2), at: iso(T0 + 30) });
+      await state.close();
+    });
+
     it("returns the latest ok build of an entry, whole, and lists failed builds among a run's failures", async () => {
       const { state, at } = await clocked();
       const r1 = await state.startRun("schedule");

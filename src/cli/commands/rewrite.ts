@@ -32,7 +32,7 @@ export function registerRewrite(program: Command, ctx: CliContext): void {
       try {
         const result = await rewriteForMirror({
           content, options, config: loaded.config,
-          ...(state ? { recordedDigest: async (ref: string) => (await state.lastResolution(ref))?.digest } : {}),
+          ...(state ? { mirroredDigest: async (source: string, target: string) => (await state.lastMirrored(source, target))?.digest } : {}),
           ...(client ? { client } : {}),
         });
         ctx.io.stdout(result.text);
