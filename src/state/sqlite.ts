@@ -112,9 +112,14 @@ export class SqliteStateStore implements StateStore {
 
   async close(): Promise<void> {
     if (!this.db.open) return;
-    if (this.held !== null) this.releaseLock(this.held.token);
-    this.statements.clear();
-    this.db.close();
+    try {
+      if (this.held !== null) this.releaseLock(this.held.token);
+    } finally {
+      // A release that failed (a full disk) must not keep the file open: the lock row left behind
+      // is taken over once this process is gone.
+      this.statements.clear();
+      this.db.close();
+    }
   }
 
   // ---- runs -------------------------------------------------------------------------------

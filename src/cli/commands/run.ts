@@ -28,7 +28,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
         });
         progress.done();
         ctx.io.stdout(opts.json ? JSON.stringify(report, null, 2) + "\n" : formatRunReport(report));
-        ctx.setExit(report.outcome === "ok" || report.outcome === "abandoned" ? 0 : 1);
+        // Stopped before its work was done (abandoned) is not success either: a CronJob must see it.
+        ctx.setExit(report.outcome === "ok" ? 0 : 1);
       } finally {
         unsubscribe();
       }

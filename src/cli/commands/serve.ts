@@ -35,7 +35,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
               ...(shard ? { shard } : {}),
             });
             logger.info({ health: "ok", runId: report.runId, outcome: report.outcome, host: hostname() }, "health");
-            if (report.outcome === "failed" || report.outcome === "partial") ctx.setExit(1);
+            // Abandoned counts too: for --once the work was not done. A scheduled serve exits 0 at stop.
+            if (report.outcome !== "ok") ctx.setExit(1);
           } catch (err) {
             logger.error({ health: "error", error: errorMessage(err) }, "health");
             // The scheduler keeps going after a failed run; a one-shot run must say it failed.
