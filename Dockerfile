@@ -14,7 +14,8 @@ COPY src ./src
 COPY testkit ./testkit
 COPY bench ./bench
 COPY demo ./demo
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
+COPY scripts/bundle.mjs ./scripts/
+RUN npx tsc -p tsconfig.build.json && node scripts/bundle.mjs && npm prune --omit=dev
 
 FROM ${NODE_RUNTIME_IMAGE} AS runtime
 # buildah is the builder that works without a daemon; buildctl/buildx users mount their own client.

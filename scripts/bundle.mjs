@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 /**
  * Bundle the compiled commands (dist/src/cli/program.js, from `tsc`) and their dependencies into
- * one ESM file, dist/src/cli/program.bundle.mjs: Node then resolves, reads and compiles one file
- * instead of a few hundred, which cuts a mirror run's fixed cost by about a third. main.js stays
- * outside, so `--version` still loads nothing (a whole-CLI bundle doubles its cost: every byte is
- * parsed before the first line runs). better-sqlite3 stays outside too: it loads a native addon
- * through `bindings`, which looks for it next to its own package.
+ * dist/src/cli/bundle/: program.js plus shared chunks, split where program.js imports a command's
+ * modules lazily. Node then resolves, reads and compiles a few files instead of a few hundred,
+ * which cuts a mirror run's fixed cost from about 0.43 s to 0.25 s here, while `--help` and
+ * `refs` only parse what they use (one whole-program file made `--help` slower than the tsc
+ * output: every byte is parsed before the first line runs). main.js stays outside, so `--version`
+ * still loads nothing, and picks the bundle only when it is not older than the tsc output.
+ * better-sqlite3 stays outside: it loads a native addon through `bindings`, which looks for it
+ * next to its own package.
  *
- *   node scripts/bundle.mjs [--entry dist/src/cli/program.js] [--out dist/src/cli/program.bundle.mjs] [--minify] [--metafile FILE]
+ *   node scripts/bundle.mjs [--entry dist/src/cli/program.js] [--outdir dist/src/cli/bundle] [--minify] [--metafile FILE]
  */
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -19,17 +22,20 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
   options: {
     entry: { type: "string", default: join(root, "dist", "src", "cli", "program.js") },
-    out: { type: "string", default: join(root, "dist", "src", "cli", "program.bundle.mjs") },
+    outdir: { type: "string", default: join(root, "dist", "src", "cli", "bundle") },
     minify: { type: "boolean", default: false },
     metafile: { type: "string" },
   },
   strict: true,
 });
 
+// Chunk names carry content hashes: clear the folder so no stale chunk lingers beside new ones.
+await rm(values.outdir, { recursive: true, force: true });
 const result = await build({
-  entryPoints: [values.entry],
-  outfile: values.out,
+  entryPoints: { program: values.entry },
+  outdir: values.outdir,
   bundle: true,
+  splitting: true,
   platform: "node",
   format: "esm",
   target: "node20.18",

@@ -1,10 +1,24 @@
 #!/usr/bin/env node
+import { statSync } from "node:fs";
+
 // `--version` answers before anything else is loaded: monitoring and wrappers call it often.
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   const { basewarmVersion } = await import("./version.js");
   process.stdout.write(`${basewarmVersion()}\n`);
 } else {
-  const { runCli } = await import("./program.js");
+  const { runCli } = (await import(programModule())) as typeof import("./program.js");
   process.exitCode = await runCli(args);
+}
+
+/**
+ * The commands bundled (`npm run build` writes them with scripts/bundle.mjs) when the bundle is at
+ * least as new as the compiled program: Node then reads a few files instead of a few hundred,
+ * about 0.18 s less per mirror run. A bundle older than a fresh `tsc` is stale: skip it.
+ */
+function programModule(): string {
+  const mtime = (name: string) => statSync(new URL(name, import.meta.url), { throwIfNoEntry: false })?.mtimeMs;
+  const bundle = mtime("./bundle/program.js");
+  const compiled = mtime("./program.js");
+  return bundle !== undefined && (compiled === undefined || bundle >= compiled) ? "./bundle/program.js" : "./program.js";
 }
