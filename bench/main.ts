@@ -28,6 +28,7 @@ import { RegistryClient } from "../src/registry/index.js";
 import { startRegistry, type RunningRegistry } from "../testkit/index.js";
 import { runBigBlob } from "./big.js";
 import { basewarmMirror, DEFAULT_CLI, writeMirrorConfig, type Concurrency } from "./command.js";
+import { renderBlobMemory, runBlobMemory } from "./blob-memory.js";
 import { renderFleet, runFleet } from "./fleet.js";
 import { measure } from "./measure.js";
 import { MB, renderMarkdown, renderReport, targets, type BenchResults, type ColdTool, type NoopTool, type Sample } from "./report.js";
@@ -248,6 +249,7 @@ async function main(): Promise<void> {
     }
     for (const tool of noopTools) problems.push(...(await verifyTarget(tool, kept[tool] as RunningRegistry, set.images, (r) => targetRepository(tool, source, r))));
     const fleet = await runFleet({ reps: options.reps, cli: options.cli, workDir: work, source, images: set.images, concurrency: options.concurrency, start, stop, log });
+    const memory = await runBlobMemory({ reps: options.reps, cli: options.cli, workDir: work, source, images: set.images, concurrency: options.concurrency, start, stop, log });
     for (const r of [...registries]) await stop(r);
 
     const scaling = options.scaling.length === 0
@@ -273,7 +275,8 @@ async function main(): Promise<void> {
       seconds: (performance.now() - benchStarted) / 1000,
     };
     process.stdout.write(options.markdown ? renderMarkdown(results) : renderReport(results));
-    process.stdout.write(options.markdown ? "```\n" + renderFleet(fleet, set.images.length) + "```\n" : renderFleet(fleet, set.images.length));
+    const extra = renderFleet(fleet, set.images.length) + renderBlobMemory(memory);
+    process.stdout.write(options.markdown ? "```\n" + extra + "```\n" : extra);
     if (options.json) await writeFile(options.json, JSON.stringify({ ...results, targets: targets(results) }, null, 2) + "\n");
   } finally {
     for (const r of [...registries]) await r.stop().catch(() => undefined);

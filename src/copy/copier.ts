@@ -58,8 +58,13 @@ export interface CopierOptions {
   blobAttempts?: number;
   /** Defer images from a registry whose `ratelimit-remaining` is at or below this reserve. */
   rateLimitReserve?: number;
-  /** Repositories of the target registry believed to hold a digest (e.g. from the state file). */
-  knownBlobLocations?: (registry: string, digest: string) => string[];
+  /**
+   * Repositories of the target registry remembered to hold a blob (the state's memory of earlier
+   * runs): a blob new to a repository is mounted from there instead of pulled again.
+   */
+  knownBlobLocations?: (registry: string, digest: string) => Promise<string[]>;
+  /** Told once per repository and blob when the target holds it: copied, mounted or found there. */
+  onBlobPlaced?: (registry: string, repository: string, digest: string) => void;
   logger?: Logger;
   onProgress?: (event: ProgressEvent) => void;
   /** Stop (SIGTERM): images not started yet are not started, blob streams in flight are aborted. */
@@ -321,7 +326,7 @@ export class Copier {
     }
     work = this.placeBlob(sourceRepo, targetRepo, blob, stats);
     this.blobsInRepo.set(key, work);
-    work.catch(() => this.blobsInRepo.delete(key));
+    work.then(() => this.options.onBlobPlaced?.(targetRepo.registry, targetRepo.repository, blob.digest), () => this.blobsInRepo.delete(key));
     return work;
   }
 
@@ -356,7 +361,7 @@ export class Copier {
     this.blobOwners.set(ownerKey, claim);
     try {
       let location: string | undefined;
-      for (const from of this.options.knownBlobLocations?.(targetRepo.registry, blob.digest) ?? []) {
+      for (const from of await this.rememberedLocations(targetRepo.registry, blob.digest)) {
         if (from === targetRepo.repository) continue;
         const mount = await this.client.blobMount(targetRepo, blob.digest, from);
         if (mount.mounted) {
@@ -386,6 +391,16 @@ export class Copier {
       this.blobOwners.delete(ownerKey);
       fail(err);
       throw err;
+    }
+  }
+
+  /** Where earlier runs placed a blob; a memory that cannot be read is no reason to fail the copy. */
+  private async rememberedLocations(registry: string, digest: string): Promise<string[]> {
+    try {
+      return (await this.options.knownBlobLocations?.(registry, digest)) ?? [];
+    } catch (err) {
+      this.logger.debug({ blob: digest, error: errorMessage(err) }, "cannot read remembered blob locations");
+      return [];
     }
   }
 

@@ -10,7 +10,7 @@ import { errorMessage } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import type { Reference } from "../reference/index.js";
 import type { RegistryClient } from "../registry/index.js";
-import type { StateStore } from "../state/index.js";
+import type { BlobLocation, StateStore } from "../state/index.js";
 
 export interface MirrorItem {
   reference: Reference;
@@ -51,6 +51,8 @@ export interface MirrorOptions {
 export async function mirrorImages(options: MirrorOptions): Promise<MirrorReport> {
   const started = Date.now();
   const { config, state } = options;
+  // Blobs this run placed, by target registry: remembered for the runs after it.
+  const placed = new Map<string, BlobLocation[]>();
   const copier = new Copier({
     client: options.client,
     blobConcurrency: config.concurrency.blobs,
@@ -59,6 +61,15 @@ export async function mirrorImages(options: MirrorOptions): Promise<MirrorReport
     logger: options.logger,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(state ? {
+      // Two: the first may be the very repository asking.
+      knownBlobLocations: (registry: string, digest: string) => state.blobLocations(registry, digest, 2),
+      onBlobPlaced: (registry: string, repository: string, digest: string) => {
+        let list = placed.get(registry);
+        if (!list) placed.set(registry, (list = []));
+        list.push({ digest, repository });
+      },
+    } : {}),
   });
   const requests = options.items.map((item) => ({
     source: item.reference,
@@ -89,6 +100,7 @@ export async function mirrorImages(options: MirrorOptions): Promise<MirrorReport
     });
     images.push({ ...result, changedUpstream, previousDigest });
   }
+  for (const [registry, locations] of placed) await state?.recordBlobLocations(registry, locations);
   const count = (status: CopyResult["status"]) => results.filter((r) => r.status === status).length;
   return {
     images,

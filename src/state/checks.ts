@@ -4,7 +4,7 @@
  */
 import { validShard } from "./locks.js";
 import { invalid } from "./state-error.js";
-import { BUILD_OUTCOMES, IMAGE_STATUSES, RUN_OUTCOMES, RUN_TRIGGERS, type BuildRecord, type ImageRecord, type RunOutcome, type RunTrigger, type Shard } from "./types.js";
+import { BUILD_OUTCOMES, IMAGE_STATUSES, RUN_OUTCOMES, RUN_TRIGGERS, type BlobLocation, type BuildRecord, type ImageRecord, type RunOutcome, type RunTrigger, type Shard } from "./types.js";
 
 /** Build logs can be huge; the tail is what explains a failure, and the state must stay small. */
 export const LOG_TAIL_MAX = 8000;
@@ -61,4 +61,12 @@ export function checkBuild(label: string, build: BuildRecord): void {
 export function checkLockOptions(label: string, staleAfterMs: number, shard: Shard | undefined): void {
   if (!Number.isFinite(staleAfterMs) || staleAfterMs <= 0) throw invalid(label, `lock staleness ${staleAfterMs} ms must be a positive number`);
   if (shard !== undefined && !validShard(shard)) throw invalid(label, `shard ${shard.index}/${shard.count} is not INDEX/COUNT with 0 <= INDEX < COUNT`);
+}
+
+export function checkBlobLocations(label: string, registry: string, locations: readonly BlobLocation[]): void {
+  text(label, "registry", registry);
+  for (const l of locations) {
+    text(label, "blob digest", l.digest);
+    text(label, "blob repository", l.repository);
+  }
 }

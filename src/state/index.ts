@@ -14,6 +14,7 @@ export type {
   ImageStatus,
   LockHandle,
   LockOptions,
+  BlobLocation,
   MirroredImage,
   Resolution,
   RunOutcome,

@@ -104,9 +104,22 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN shard_index INTEGER;
   ALTER TABLE runs ADD COLUMN shard_count INTEGER;
   `,
-  // 4: \`rewrite\` asks for the last good copy of one source, which must not scan every run's images.
+  // 4: rewrite asks for the last good copy of one source, which must not scan every run's images.
   `
   CREATE INDEX images_source ON images (source, target, id);
+  `,
+  // 5: where blobs live in each target registry, remembered across runs so a new repository mounts
+  // a blob an earlier run placed elsewhere. Replaces the blobs table, which nothing wrote and which lacked
+  // the registry.
+  `
+  DROP TABLE blobs;
+  CREATE TABLE blob_locations (
+    registry TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    repository TEXT NOT NULL,
+    seen_at TEXT NOT NULL,
+    PRIMARY KEY (registry, digest, repository)
+  );
   `,
 ];
 

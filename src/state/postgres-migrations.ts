@@ -84,9 +84,20 @@ export const PG_MIGRATIONS: readonly string[] = [
     CHECK ((shard_index IS NULL AND shard_count IS NULL) OR (shard_count >= 1 AND shard_index >= 0 AND shard_index < shard_count))
   );
   `,
-  // 2: \`rewrite\` asks for the last good copy of one source, which must not scan every run's images.
+  // 2: rewrite asks for the last good copy of one source, which must not scan every run's images.
   `
   CREATE INDEX images_source ON images (source, target, id);
+  `,
+  // 3: where blobs live in each target registry, remembered across runs so a new repository mounts
+  // a blob an earlier run placed elsewhere.
+  `
+  CREATE TABLE blob_locations (
+    registry TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    repository TEXT NOT NULL,
+    seen_at TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (registry, digest, repository)
+  );
   `,
 ];
 

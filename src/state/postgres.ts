@@ -14,7 +14,7 @@
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { checkBuild, checkFinish, checkImage, checkLockOptions, checkTrigger, clockNow, count, LOG_TAIL_MAX, text, validDate } from "./checks.js";
+import { checkBlobLocations, checkBuild, checkFinish, checkImage, checkLockOptions, checkTrigger, clockNow, count, LOG_TAIL_MAX, text, validDate } from "./checks.js";
 import { currentProcess, type ProcessIdentity } from "./liveness.js";
 import { deadRunIds, lockDecision, shardFromColumns, type LockRow, type RunningRun } from "./locks.js";
 import { ADVISORY, PG_SCHEMA, applyPgMigrations } from "./postgres-migrations.js";
@@ -22,7 +22,7 @@ import { buildFromRow, imageFromRow, runFromRow, type Row } from "./rows.js";
 import type { PostgresLocation } from "./setting.js";
 import { invalid, stateError } from "./state-error.js";
 import { DEFAULT_LOCK_STALE_MS, type StateStore } from "./store.js";
-import type { BuildRecord, HistoryRow, ImageRecord, ImageRow, LockHandle, LockOptions, MirroredImage, Resolution, RunOutcome, RunRow, RunTrigger, Shard } from "./types.js";
+import type { BlobLocation, BuildRecord, HistoryRow, ImageRecord, ImageRow, LockHandle, LockOptions, MirroredImage, Resolution, RunOutcome, RunRow, RunTrigger, Shard } from "./types.js";
 
 export interface PostgresOptions {
   location: PostgresLocation;
@@ -210,6 +210,27 @@ export class PostgresStateStore implements StateStore {
     return this.guard(`read what the mirror holds for ${source}`, async () =>
       (await this.pool.query<MirroredImage>(`SELECT digest, at FROM images WHERE source = $1 AND target = $2 AND status IN ('copied', 'unchanged')
         AND digest IS NOT NULL ORDER BY id DESC LIMIT 1`, [source, target])).rows[0],
+    );
+  }
+
+  async recordBlobLocations(registry: string, locations: readonly BlobLocation[]): Promise<void> {
+    checkBlobLocations(this.label, registry, locations);
+    // One row per pair: a statement may not update the same row twice.
+    const unique = [...new Map(locations.map((l) => [`${l.digest} ${l.repository}`, l])).values()];
+    if (unique.length === 0) return;
+    await this.guard(`remember blob locations in ${registry}`, async () => {
+      await this.pool.query(`INSERT INTO blob_locations (registry, digest, repository, seen_at)
+        SELECT $1, d, r, $4 FROM unnest($2::text[], $3::text[]) AS t(d, r)
+        ON CONFLICT (registry, digest, repository) DO UPDATE SET seen_at = EXCLUDED.seen_at`,
+        [registry, unique.map((l) => l.digest), unique.map((l) => l.repository), this.now()]);
+    });
+  }
+
+  async blobLocations(registry: string, digest: string, limit: number): Promise<string[]> {
+    count(this.label, "limit", limit);
+    return this.guard(`read blob locations in ${registry}`, async () =>
+      (await this.pool.query<{ repository: string }>(
+        "SELECT repository FROM blob_locations WHERE registry = $1 AND digest = $2 ORDER BY seen_at DESC, repository LIMIT $3", [registry, digest, limit])).rows.map((r) => r.repository),
     );
   }
 

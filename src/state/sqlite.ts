@@ -12,14 +12,14 @@ import { statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { BasewarmError } from "../errors.js";
-import { checkBuild, checkFinish, checkImage, checkLockOptions, checkTrigger, clockNow, count, LOG_TAIL_MAX, text, validDate } from "./checks.js";
+import { checkBlobLocations, checkBuild, checkFinish, checkImage, checkLockOptions, checkTrigger, clockNow, count, LOG_TAIL_MAX, text, validDate } from "./checks.js";
 import { deadRunIds, lockDecision, shardFromColumns, type LockRow, type RunningRun } from "./locks.js";
 import { applyMigrations } from "./migrations.js";
 import { currentProcess, type ProcessIdentity } from "./liveness.js";
 import { buildFromRow, imageFromRow, runFromRow, type Row } from "./rows.js";
 import { invalid, stateError } from "./state-error.js";
 import { DEFAULT_LOCK_STALE_MS, type StateStore } from "./store.js";
-import type { BuildRecord, HistoryRow, ImageRecord, ImageRow, LockHandle, LockOptions, MirroredImage, Resolution, RunOutcome, RunRow, RunTrigger, Shard, StateOptions } from "./types.js";
+import type { BlobLocation, BuildRecord, HistoryRow, ImageRecord, ImageRow, LockHandle, LockOptions, MirroredImage, Resolution, RunOutcome, RunRow, RunTrigger, Shard, StateOptions } from "./types.js";
 
 /** Longer than any transaction of ours (all are a few statements), short enough to fail visibly. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -217,6 +217,28 @@ export class SqliteStateStore implements StateStore {
     return this.guard(`read what the mirror holds for ${source}`, () =>
       this.stmt(`SELECT digest, at FROM images WHERE source = ? AND target = ? AND status IN ('copied', 'unchanged') AND digest IS NOT NULL
         ORDER BY id DESC LIMIT 1`).get(source, target) as MirroredImage | undefined,
+    );
+  }
+
+  async recordBlobLocations(registry: string, locations: readonly BlobLocation[]): Promise<void> {
+    checkBlobLocations(this.label, registry, locations);
+    if (locations.length === 0) return;
+    this.guard(`remember blob locations in ${registry}`, () => {
+      const at = this.now();
+      const upsert = this.stmt(`INSERT INTO blob_locations (registry, digest, repository, seen_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (registry, digest, repository) DO UPDATE SET seen_at = excluded.seen_at`);
+      // One transaction, one commit, however many blobs.
+      this.db.transaction(() => {
+        for (const l of locations) upsert.run(registry, l.digest, l.repository, at);
+      })();
+    });
+  }
+
+  async blobLocations(registry: string, digest: string, limit: number): Promise<string[]> {
+    count(this.label, "limit", limit);
+    return this.guard(`read blob locations in ${registry}`, () =>
+      (this.stmt("SELECT repository FROM blob_locations WHERE registry = ? AND digest = ? ORDER BY seen_at DESC, repository LIMIT ?")
+        .all(registry, digest, limit) as { repository: string }[]).map((r) => r.repository),
     );
   }
 

@@ -17,6 +17,7 @@ import type {
   ImageRow,
   LockHandle,
   LockOptions,
+  BlobLocation,
   MirroredImage,
   Resolution,
   RunOutcome,
@@ -61,6 +62,13 @@ export interface StateStore {
    * under that name. A failed copy never counts, since it pushes no tag.
    */
   lastMirrored(source: string, target: string): Promise<MirroredImage | undefined>;
+  /**
+   * Remember that these repositories of `registry` hold these blobs, so a later run mounts a blob
+   * into a new repository instead of pulling it again. A hint only: a registry may have deleted it.
+   */
+  recordBlobLocations(registry: string, locations: readonly BlobLocation[]): Promise<void>;
+  /** Repositories of `registry` remembered to hold `digest`, most recently seen first, at most `limit`. */
+  blobLocations(registry: string, digest: string, limit: number): Promise<string[]>;
   /** Record one admin build; `reason` and `logTail` must already be sanitized. */
   recordBuild(runId: number, build: BuildRecord): Promise<void>;
   /** The latest build of an entry whose outcome was ok. */

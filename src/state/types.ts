@@ -84,6 +84,12 @@ export interface HistoryRow {
   runs: number;
 }
 
+/** A repository of a target registry that held a blob when a run last placed or saw it there. */
+export interface BlobLocation {
+  digest: string;
+  repository: string;
+}
+
 /** What the mirror last received or confirmed for a source at a target name. */
 export interface MirroredImage {
   /** The digest the mirror holds (a platform-filtered index has its own). */

@@ -4,7 +4,7 @@ import { Child, bundleForChildren, dumpTable, tempStatePath } from "./helpers.js
 import { WORKLOAD_MEDIA_TYPE, workloadClock, workloadContext, workloadDigest, workloadRef, workloadStep } from "./workload.js";
 import { seededRandom } from "../../testkit/random.js";
 
-const TABLES = ["runs", "resolutions", "images", "blobs", "builds"] as const;
+const TABLES = ["runs", "resolutions", "images", "blob_locations", "builds"] as const;
 /** Who wrote a row differs between the crashed child and the replay; what was written must not. */
 const OWNER_COLUMNS = ["pid", "hostname", "lock_token"];
 

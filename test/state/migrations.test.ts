@@ -32,7 +32,7 @@ describe("state migrations", () => {
     const state = StateStore.open({ path });
     await state.close();
     expect(userVersion(path)).toBe(MIGRATIONS.length);
-    expect(tables(path)).toEqual(["blobs", "builds", "images", "lock", "resolutions", "runs"]);
+    expect(tables(path)).toEqual(["blob_locations", "builds", "images", "lock", "resolutions", "runs"]);
     const raw = new Database(path, { readonly: true });
     expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
     raw.close();

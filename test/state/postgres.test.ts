@@ -98,7 +98,7 @@ describe("state on PostgreSQL", () => {
     await withClient(url, async (c) => {
       expect((await c.query("SELECT version FROM basewarm.schema_migrations ORDER BY version")).rows.map((r) => r.version)).toEqual(PG_MIGRATIONS.map((_, i) => i + 1));
       const tables = (await c.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'basewarm' ORDER BY table_name")).rows.map((r) => r.table_name);
-      expect(tables).toEqual(["builds", "images", "lock", "resolutions", "runs", "schema_migrations"]);
+      expect(tables).toEqual(["blob_locations", "builds", "images", "lock", "resolutions", "runs", "schema_migrations"]);
       // Nothing leaks into the database's default schema.
       expect((await c.query("SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'")).rows[0].n).toBe(0);
     });

@@ -155,6 +155,28 @@ describe.each(BACKENDS)("state contract ($name)", (backend) => {
       await state.close();
     });
 
+    it("remembers where blobs live per registry, most recently seen first, across reopenings", async () => {
+      const { state, at } = await clocked();
+      expect(await state.blobLocations("mirror:5000", d(1), 5)).toEqual([]);
+      await state.recordBlobLocations("mirror:5000", [{ digest: d(1), repository: "m/a" }, { digest: d(2), repository: "m/a" }]);
+      at(T0 + 10);
+      // The same pair twice in one call, and again later: one row whose last sighting moves.
+      await state.recordBlobLocations("mirror:5000", [{ digest: d(1), repository: "m/b" }, { digest: d(1), repository: "m/b" }]);
+      await state.recordBlobLocations("other:5000", [{ digest: d(1), repository: "o/z" }]);
+      await state.recordBlobLocations("mirror:5000", []);
+      expect(await state.blobLocations("mirror:5000", d(1), 5)).toEqual(["m/b", "m/a"]);
+      expect(await state.blobLocations("mirror:5000", d(1), 1)).toEqual(["m/b"]);
+      expect(await state.blobLocations("other:5000", d(1), 5)).toEqual(["o/z"]);
+      expect(await state.blobLocations("mirror:5000", d(3), 5)).toEqual([]);
+      at(T0 + 20);
+      await state.recordBlobLocations("mirror:5000", [{ digest: d(1), repository: "m/a" }]);
+      expect(await state.blobLocations("mirror:5000", d(1), 5)).toEqual(["m/a", "m/b"]);
+      expect((await stateErrorOf(() => state.recordBlobLocations("", [{ digest: d(1), repository: "m/a" }]))).message).toMatch(/registry must be a non-empty string/);
+      expect((await stateErrorOf(() => state.recordBlobLocations("mirror:5000", [{ digest: d(1), repository: "" }]))).message).toMatch(/blob repository must be/);
+      expect((await stateErrorOf(() => state.blobLocations("mirror:5000", d(1), -1))).message).toMatch(/limit/);
+      await state.close();
+    });
+
     it("knows the digest last mirrored from a source to a target: failed copies never count, targets are apart", async () => {
       const { state, at } = await clocked();
       const run = await state.startRun("mirror");
