@@ -8,9 +8,10 @@ import pLimit, { type LimitFunction } from "p-limit";
 import { BasewarmError, errorMessage, isBasewarmError } from "../errors.js";
 import { silentLogger, type Logger } from "../log/index.js";
 import type { Reference } from "../reference/index.js";
-import { filterIndex, formatPlatform, isIndexMediaType, MEDIA_TYPES, parseManifest, platformMatches, type BlobDescriptor, type ChildDescriptor, type Descriptor, type Platform } from "../oci/index.js";
+import { MEDIA_TYPES, parseManifest, type BlobDescriptor, type Descriptor, type Platform } from "../oci/index.js";
 import type { RegistryClient, RepositoryRef } from "../registry/index.js";
-import { digestOf, referenceIn } from "../registry/index.js";
+import { referenceIn } from "../registry/index.js";
+import { indexForPlatforms, type ReducedIndex } from "./platforms.js";
 import { DigestVerifier } from "./verify-stream.js";
 
 export type CopyStatus = "copied" | "unchanged" | "failed" | "deferred";
@@ -190,7 +191,7 @@ export class Copier {
     }
     result.sourceDigest = top.digest;
 
-    let filtered: { bytes: Buffer; mediaType: string; digest: string; children: ChildDescriptor[] } | undefined;
+    let filtered: ReducedIndex | undefined;
     if (filtering) {
       filtered = await this.filteredIndex(source, top.digest, request.platforms ?? []);
       result.platformsFiltered = filtered !== undefined;
@@ -248,16 +249,9 @@ export class Copier {
   }
 
   /** The source index reduced to the wanted platforms, or undefined when the source is not an index. */
-  private async filteredIndex(source: Reference, digest: string, platforms: Platform[]) {
+  private async filteredIndex(source: Reference, digest: string, platforms: Platform[]): Promise<ReducedIndex | undefined> {
     const manifest = await this.client.manifestGet(source.pinned(digest));
-    if (!isIndexMediaType(manifest.mediaType)) return undefined;
-    const reduced = filterIndex(manifest.bytes, manifest.mediaType, source.toString(), (child) => platforms.some((p) => platformMatches(p, child.platform)));
-    if (reduced.children.length === 0) {
-      const available = reduced.dropped.map((c) => (c.platform ? formatPlatform(c.platform, { osVersion: true }) : "unknown")).join(", ");
-      throw new BasewarmError("NOT_FOUND", `${source.toString()} has no manifest for ${platforms.map((p) => formatPlatform(p, { osVersion: true })).join(", ")} (available: ${available})`);
-    }
-    const { bytes } = reduced;
-    return { bytes, mediaType: manifest.mediaType, digest: digestOf(bytes), children: reduced.children };
+    return indexForPlatforms(manifest, source.toString(), platforms);
   }
 
   /**
