@@ -67,12 +67,31 @@ export interface CopierOptions {
   signal?: AbortSignal;
 }
 
-interface ImageStats {
+/** What one image's copy moved. */
+export interface ImageStats {
   bytes: number;
   copied: number;
   mounted: number;
   skipped: number;
   manifests: number;
+}
+
+export function newStats(): ImageStats {
+  return { bytes: 0, copied: 0, mounted: 0, skipped: 0, manifests: 0 };
+}
+
+/** The result of a copy about to start: failed until the copy says otherwise. */
+export function newResult(source: string, target: string, sourceDigest: string | null): CopyResult {
+  return {
+    source, target, status: "failed", digest: null, sourceDigest, mediaType: null, bytes: 0,
+    blobs: { copied: 0, mounted: 0, skipped: 0 }, manifests: 0, platformsFiltered: false, referrers: 0,
+  };
+}
+
+export function addStats(result: CopyResult, stats: ImageStats): void {
+  result.bytes = stats.bytes;
+  result.blobs = { copied: stats.copied, mounted: stats.mounted, skipped: stats.skipped };
+  result.manifests = stats.manifests;
 }
 
 function repoOf(ref: Reference): RepositoryRef {
@@ -120,20 +139,8 @@ export class Copier {
   }
 
   async copyImage(request: CopyRequest): Promise<CopyResult> {
-    const stats: ImageStats = { bytes: 0, copied: 0, mounted: 0, skipped: 0, manifests: 0 };
-    const result: CopyResult = {
-      source: request.source.toString(),
-      target: request.target.toString(),
-      status: "failed",
-      digest: null,
-      sourceDigest: request.source.digest ?? null,
-      mediaType: null,
-      bytes: 0,
-      blobs: { copied: 0, mounted: 0, skipped: 0 },
-      manifests: 0,
-      platformsFiltered: false,
-      referrers: 0,
-    };
+    const stats = newStats();
+    const result = newResult(request.source.toString(), request.target.toString(), request.source.digest ?? null);
     try {
       const reserve = this.options.rateLimitReserve;
       const budget = this.client.rateLimit(request.source.registry);
@@ -151,9 +158,7 @@ export class Copier {
       result.errorCode = isBasewarmError(err) ? err.code : "REGISTRY_ERROR";
       this.logger.warn({ source: result.source, target: result.target, error: result.error }, "image copy failed");
     }
-    result.bytes = stats.bytes;
-    result.blobs = { copied: stats.copied, mounted: stats.mounted, skipped: stats.skipped };
-    result.manifests = stats.manifests;
+    addStats(result, stats);
     this.options.onProgress?.({ kind: "image", result });
     return result;
   }

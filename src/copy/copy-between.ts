@@ -9,7 +9,7 @@ import { DEFAULT_CONCURRENCY } from "../config/schema.js";
 import { BasewarmError, errorMessage, isBasewarmError } from "../errors.js";
 import { silentLogger, type Logger } from "../log/index.js";
 import { parseManifest, type BlobDescriptor, type Descriptor, type Platform } from "../oci/index.js";
-import type { CopyResult, ProgressEvent } from "./copier.js";
+import { addStats, newResult, newStats, type CopyResult, type ProgressEvent } from "./copier.js";
 import type { ImageSource, ImageTarget, ManifestBytes } from "./ends.js";
 import { indexForPlatforms } from "./platforms.js";
 import { DigestVerifier } from "./verify-stream.js";
@@ -38,19 +38,7 @@ export interface BetweenOptions {
 }
 
 export async function copyBetween(request: BetweenRequest, options: BetweenOptions = {}): Promise<CopyResult> {
-  const result: CopyResult = {
-    source: request.source.name,
-    target: request.target.name,
-    status: "failed",
-    digest: null,
-    sourceDigest: null,
-    mediaType: null,
-    bytes: 0,
-    blobs: { copied: 0, mounted: 0, skipped: 0 },
-    manifests: 0,
-    platformsFiltered: false,
-    referrers: 0,
-  };
+  const result = newResult(request.source.name, request.target.name, null);
   const walk = new Walk(request, options);
   try {
     await walk.run(result);
@@ -59,15 +47,13 @@ export async function copyBetween(request: BetweenRequest, options: BetweenOptio
     result.error = errorMessage(err);
     if (isBasewarmError(err)) result.errorCode = err.code;
   }
-  result.bytes = walk.stats.bytes;
-  result.blobs = { copied: walk.stats.copied, mounted: 0, skipped: walk.stats.skipped };
-  result.manifests = walk.stats.manifests;
+  addStats(result, walk.stats);
   options.onProgress?.({ kind: "image", result });
   return result;
 }
 
 class Walk {
-  readonly stats = { bytes: 0, copied: 0, skipped: 0, manifests: 0 };
+  readonly stats = newStats();
   private readonly request: BetweenRequest;
   private readonly options: BetweenOptions;
   private readonly blobLimit: LimitFunction;
