@@ -46,6 +46,8 @@ export async function copyBetween(request: BetweenRequest, options: BetweenOptio
     result.status = "failed";
     result.error = errorMessage(err);
     if (isBasewarmError(err)) result.errorCode = err.code;
+    // The rest of the tree stops too, and is cleaned up (temp files removed) before the result is out.
+    await walk.halt();
   }
   addStats(result, walk.stats);
   options.onProgress?.({ kind: "image", result });
@@ -61,15 +63,27 @@ class Walk {
   private readonly manifests = new Map<string, Promise<void>>();
   /** Digest → the blob is at the destination, or on its way: an index's shared layers go once. */
   private readonly blobs = new Map<string, Promise<void>>();
+  /** Aborted when one part failed: the other transfers need not finish. */
+  private readonly failed = new AbortController();
+  /** What blob streams listen to: a stop from outside, or a failure inside. */
+  private readonly signal: AbortSignal;
 
   constructor(request: BetweenRequest, options: BetweenOptions) {
     this.request = request;
     this.options = options;
     this.blobLimit = pLimit(options.blobConcurrency ?? DEFAULT_CONCURRENCY.blobs);
+    this.signal = options.signal ? AbortSignal.any([options.signal, this.failed.signal]) : this.failed.signal;
   }
 
   private checkStopped(): void {
     if (this.options.signal?.aborted) throw new BasewarmError("ABORTED", "stopped: the copy was asked to stop; run it again to finish it");
+    if (this.failed.signal.aborted) throw new BasewarmError("ABORTED", "stopped: another part of this copy failed");
+  }
+
+  /** Stop every transfer still running and wait until each has ended. */
+  async halt(): Promise<void> {
+    this.failed.abort();
+    await Promise.allSettled([...this.manifests.values(), ...this.blobs.values()]);
   }
 
   async run(result: CopyResult): Promise<void> {
@@ -159,7 +173,7 @@ class Walk {
       // The destination reports the stream's failure; this keeps it from being unhandled.
       verifier.on("error", () => undefined);
       try {
-        source.blob(blob, verifier, this.options.signal);
+        source.blob(blob, verifier, this.signal);
         await target.blobPut(blob, verifier);
         this.stats.bytes += blob.size;
         this.stats.copied++;

@@ -45,7 +45,7 @@ function repoOf(ref: Reference): RepositoryRef {
   return { registry: ref.registry, repository: ref.repository };
 }
 
-export function registrySource(client: RegistryClient, ref: Reference, signal?: AbortSignal): ImageSource {
+export function registrySource(client: RegistryClient, ref: Reference): ImageSource {
   return {
     name: ref.toString(),
     async resolve() {
@@ -58,7 +58,7 @@ export function registrySource(client: RegistryClient, ref: Reference, signal?: 
       const { bytes, mediaType } = await client.manifestGet(ref.pinned(descriptor.digest));
       return { bytes, mediaType };
     },
-    blob(blob, into) {
+    blob(blob, into, signal) {
       client.blobRead(repoOf(ref), blob.digest, { size: blob.size, through: into, ...(signal ? { signal } : {}) });
     },
   };

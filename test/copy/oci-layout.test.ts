@@ -178,6 +178,20 @@ describe("copy between registries and OCI layouts (oci:DIR[:TAG]), read back by 
     expect(await manifestStatus(registry().url, "corrupt/manifest", "1")).toBe(404);
   });
 
+  it("one corrupt blob stops the copy's other transfers: a big sound layer is not finished and leaves no temp file", async () => {
+    const bad = makeLayer("oci-halt-bad", 10_000);
+    const big = makeLayer("oci-halt-big", 96 * 1024 * 1024);
+    const image = makeImage({ seed: "oci-halt", layers: [bad, big] });
+    const dir = tempDir();
+    await writeOciLayout(dir, [{ image, tag: "v1" }]);
+    flipByte(blobFile(dir, bad.digest), 5_000);
+    const target = join(tempDir(), "halted");
+    const copy = await basewarm(["copy", `oci:${dir}:v1`, `oci:${target}:v1`]);
+    expectOneLineError(copy, new RegExp(`@${bad.digest}: content hashes to`), 1);
+    expect(existsSync(blobFile(target, big.digest))).toBe(false);
+    expect(strayTempFiles(target)).toEqual([]);
+  });
+
   it("a blob that arrives corrupted from the registry never lands in the layout", async () => {
     const image = makeImage({ seed: "oci-flip", layers: [makeLayer("oci-flip", 30_000)] });
     await pushImage(registry().url, "lib/flip", image, "1");

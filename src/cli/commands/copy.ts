@@ -71,7 +71,7 @@ export function registerCopy(program: Command, ctx: CliContext): void {
           result = await copier.copyImage({ source, target: requested, ...wanted, ...(opts.referrers ? { referrers: true } : {}) });
         } else {
           // One end at least is a layout; the other, when a registry, is wrapped the same way.
-          const from = layoutFrom || (source && copy.registrySource(client, source, stop.signal));
+          const from = layoutFrom || (source && copy.registrySource(client, source));
           const to = layoutTo || (requested && copy.registryTarget(client, requested));
           if (!from || !to) throw new Error("copy: an end is neither a registry nor a layout");
           result = await copy.copyBetween({ source: from, target: to, ...wanted }, { blobConcurrency: concurrency.blobs, signal: stop.signal, logger, onProgress: progress.onProgress });
