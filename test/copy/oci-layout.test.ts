@@ -1,10 +1,10 @@
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { makeImage, makeLayer, makeMultiArch, MT, pushImage, seededChunks, sha256, writeOciLayout, type TestImage } from "../../testkit/images.js";
 import { basewarm, CLI, expectOneLineError, jsonOf, startBasewarm } from "../helpers/cli.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.js";
@@ -22,8 +22,16 @@ interface Result {
   errorCode?: string;
 }
 
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temp dir, removed after the file's tests (some hold layers of hundreds of MiB). */
 function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "basewarm-oci-"));
+  const dir = mkdtempSync(join(tmpdir(), "basewarm-oci-"));
+  made.push(dir);
+  return dir;
 }
 
 async function skopeo(args: string[]): Promise<Buffer> {
