@@ -8,6 +8,7 @@ export type ErrorCode =
   | "DOCKERFILE_INVALID"
   | "FILE_NOT_FOUND"
   | "FILE_UNREADABLE"
+  | "LAYOUT_INVALID"
   | "AUTH_DENIED"
   | "AUTH_FAILED"
   | "NOT_FOUND"
@@ -53,7 +54,7 @@ export function errorMessage(err: unknown): string {
 export const EXIT = { ok: 0, failed: 1, usage: 2, locked: 3 } as const;
 
 /** Codes a user causes with their input (config, arguments, files): exit 2, nothing was attempted. */
-const USER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set(["CONFIG_INVALID", "USAGE", "REF_INVALID", "DOCKERFILE_INVALID", "FILE_NOT_FOUND", "FILE_UNREADABLE"]);
+const USER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set(["CONFIG_INVALID", "USAGE", "REF_INVALID", "DOCKERFILE_INVALID", "FILE_NOT_FOUND", "FILE_UNREADABLE", "LAYOUT_INVALID"]);
 
 /** The process exit status for an error that ended a command. */
 export function exitCodeFor(err: unknown): number {

@@ -8,9 +8,10 @@ import pLimit, { type LimitFunction } from "p-limit";
 import { BasewarmError, errorMessage, isBasewarmError } from "../errors.js";
 import { silentLogger, type Logger } from "../log/index.js";
 import type { Reference } from "../reference/index.js";
-import { filterIndex, formatPlatform, isIndexMediaType, MEDIA_TYPES, parseManifest, platformMatches, type BlobDescriptor, type ChildDescriptor, type Descriptor, type Platform } from "../oci/index.js";
+import { MEDIA_TYPES, parseManifest, type BlobDescriptor, type Descriptor, type Platform } from "../oci/index.js";
 import type { RegistryClient, RepositoryRef } from "../registry/index.js";
-import { digestOf, referenceIn } from "../registry/index.js";
+import { referenceIn } from "../registry/index.js";
+import { indexForPlatforms, type ReducedIndex } from "./platforms.js";
 import { DigestVerifier } from "./verify-stream.js";
 
 export type CopyStatus = "copied" | "unchanged" | "failed" | "deferred";
@@ -71,12 +72,31 @@ export interface CopierOptions {
   signal?: AbortSignal;
 }
 
-interface ImageStats {
+/** What one image's copy moved. */
+export interface ImageStats {
   bytes: number;
   copied: number;
   mounted: number;
   skipped: number;
   manifests: number;
+}
+
+export function newStats(): ImageStats {
+  return { bytes: 0, copied: 0, mounted: 0, skipped: 0, manifests: 0 };
+}
+
+/** The result of a copy about to start: failed until the copy says otherwise. */
+export function newResult(source: string, target: string, sourceDigest: string | null): CopyResult {
+  return {
+    source, target, status: "failed", digest: null, sourceDigest, mediaType: null, bytes: 0,
+    blobs: { copied: 0, mounted: 0, skipped: 0 }, manifests: 0, platformsFiltered: false, referrers: 0,
+  };
+}
+
+export function addStats(result: CopyResult, stats: ImageStats): void {
+  result.bytes = stats.bytes;
+  result.blobs = { copied: stats.copied, mounted: stats.mounted, skipped: stats.skipped };
+  result.manifests = stats.manifests;
 }
 
 function repoOf(ref: Reference): RepositoryRef {
@@ -124,20 +144,8 @@ export class Copier {
   }
 
   async copyImage(request: CopyRequest): Promise<CopyResult> {
-    const stats: ImageStats = { bytes: 0, copied: 0, mounted: 0, skipped: 0, manifests: 0 };
-    const result: CopyResult = {
-      source: request.source.toString(),
-      target: request.target.toString(),
-      status: "failed",
-      digest: null,
-      sourceDigest: request.source.digest ?? null,
-      mediaType: null,
-      bytes: 0,
-      blobs: { copied: 0, mounted: 0, skipped: 0 },
-      manifests: 0,
-      platformsFiltered: false,
-      referrers: 0,
-    };
+    const stats = newStats();
+    const result = newResult(request.source.toString(), request.target.toString(), request.source.digest ?? null);
     try {
       const reserve = this.options.rateLimitReserve;
       const budget = this.client.rateLimit(request.source.registry);
@@ -155,9 +163,7 @@ export class Copier {
       result.errorCode = isBasewarmError(err) ? err.code : "REGISTRY_ERROR";
       this.logger.warn({ source: result.source, target: result.target, error: result.error }, "image copy failed");
     }
-    result.bytes = stats.bytes;
-    result.blobs = { copied: stats.copied, mounted: stats.mounted, skipped: stats.skipped };
-    result.manifests = stats.manifests;
+    addStats(result, stats);
     this.options.onProgress?.({ kind: "image", result });
     return result;
   }
@@ -195,7 +201,7 @@ export class Copier {
     }
     result.sourceDigest = top.digest;
 
-    let filtered: { bytes: Buffer; mediaType: string; digest: string; children: ChildDescriptor[] } | undefined;
+    let filtered: ReducedIndex | undefined;
     if (filtering) {
       filtered = await this.filteredIndex(source, top.digest, request.platforms ?? []);
       result.platformsFiltered = filtered !== undefined;
@@ -253,16 +259,9 @@ export class Copier {
   }
 
   /** The source index reduced to the wanted platforms, or undefined when the source is not an index. */
-  private async filteredIndex(source: Reference, digest: string, platforms: Platform[]) {
+  private async filteredIndex(source: Reference, digest: string, platforms: Platform[]): Promise<ReducedIndex | undefined> {
     const manifest = await this.client.manifestGet(source.pinned(digest));
-    if (!isIndexMediaType(manifest.mediaType)) return undefined;
-    const reduced = filterIndex(manifest.bytes, manifest.mediaType, source.toString(), (child) => platforms.some((p) => platformMatches(p, child.platform)));
-    if (reduced.children.length === 0) {
-      const available = reduced.dropped.map((c) => (c.platform ? formatPlatform(c.platform, { osVersion: true }) : "unknown")).join(", ");
-      throw new BasewarmError("NOT_FOUND", `${source.toString()} has no manifest for ${platforms.map((p) => formatPlatform(p, { osVersion: true })).join(", ")} (available: ${available})`);
-    }
-    const { bytes } = reduced;
-    return { bytes, mediaType: manifest.mediaType, digest: digestOf(bytes), children: reduced.children };
+    return indexForPlatforms(manifest, source.toString(), platforms);
   }
 
   /**

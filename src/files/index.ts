@@ -1,1 +1,1 @@
-export { readRegularFile, resolvePath, type ReadOptions } from "./read.js";
+export { openProblem, readRegularFile, resolvePath, type ReadOptions } from "./read.js";

@@ -16,7 +16,7 @@ export interface ReadOptions {
 }
 
 /** Why a failed open or stat happened, in words a user acts on. */
-function openProblem(path: string, err: unknown, options: ReadOptions): BasewarmError {
+export function openProblem(path: string, err: unknown, options: Pick<ReadOptions, "what" | "hint">): BasewarmError {
   const code = (err as { code?: string }).code;
   const hint = options.hint ? `; ${options.hint}` : "";
   if (code === "ENOENT" || code === "ENOTDIR") return new BasewarmError("FILE_NOT_FOUND", `${options.what} ${path} not found${hint}`, { cause: err });

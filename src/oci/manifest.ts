@@ -19,6 +19,12 @@ export interface ParsedManifest {
   subject?: ChildDescriptor;
 }
 
+/**
+ * Manifests are small documents; anything bigger is refused (as registries do), wherever it is
+ * read from: a registry response or an OCI layout's blob.
+ */
+export const MANIFEST_SIZE_LIMIT = 4 * 1024 * 1024;
+
 /** An index listing more manifests than this is not an image anyone can use; refuse it early. */
 const MAX_CHILDREN = 10_000;
 const SCHEMA1 = "Docker schema 1 manifests are deprecated and cannot be mirrored faithfully; use a newer tag of this image";

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { PassThrough, Readable, type Duplex } from "node:stream";
 import { z } from "zod";
 import { BasewarmError, isBasewarmError, type ErrorCode } from "../errors.js";
-import { bareMediaType, MANIFEST_ACCEPT, MEDIA_TYPES, parseManifest, sniffMediaType, type ChildDescriptor, type Descriptor } from "../oci/index.js";
+import { bareMediaType, MANIFEST_ACCEPT, MANIFEST_SIZE_LIMIT, MEDIA_TYPES, parseManifest, sniffMediaType, type ChildDescriptor, type Descriptor } from "../oci/index.js";
 import { digestAlgorithm, isDigest, Reference, repositoryScope } from "../reference/index.js";
 import { Transport, type RateLimitInfo, type RegistryResponse, type TransportOptions } from "./transport.js";
 
@@ -20,8 +20,6 @@ export interface Manifest extends Descriptor {
   bytes: Buffer;
 }
 
-/** Manifests are small documents; anything bigger is refused (as registries do). */
-export const MANIFEST_SIZE_LIMIT = 4 * 1024 * 1024;
 /** One page of a tag list (`n=1000` tags of at most 128 characters is ~130 KiB); more is not a tag list. */
 export const TAG_LIST_PAGE_LIMIT = 1024 * 1024;
 /** Blobs above this size are uploaded in chunks (PATCH) rather than one PUT. */

@@ -3,18 +3,8 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { makeImage, makeLayer, makeMultiArch, pushImage } from "../../testkit/images.js";
-import { basewarm, jsonOf, workspace } from "../helpers/cli.js";
+import { basewarm, expectOneLineError, jsonOf, workspace } from "../helpers/cli.js";
 import { useRegistry } from "../helpers/registries.js";
-
-/** A user error: non-zero exit, one line on stderr, no stack trace. */
-function expectOneLineError(run: { code: number | null; stderr: string }, pattern: RegExp, code = 2) {
-  expect(run.code).toBe(code);
-  const lines = run.stderr.trim().split("\n");
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^basewarm: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(run.stderr).not.toMatch(/\n\s+at /);
-}
 
 describe("basewarm CLI", () => {
   it("prints help", async () => {

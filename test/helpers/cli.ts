@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { expect } from "vitest";
 
 export const CLI = resolve("dist/src/cli/main.js");
 
@@ -61,4 +62,14 @@ export function jsonOf<T>(run: CliRun): T {
   } catch {
     throw new Error(`expected JSON on stdout (exit ${run.code}); stderr: ${run.stderr.slice(0, 2000)}; stdout: ${run.stdout.slice(0, 500)}`);
   }
+}
+
+/** An error a user meets: this exit status, one line on stderr, no stack trace. */
+export function expectOneLineError(run: CliRun, pattern: RegExp, code = 2): void {
+  expect(run.code, run.stderr).toBe(code);
+  const lines = run.stderr.trim().split("\n");
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^basewarm: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(run.stderr).not.toMatch(/\n\s+at /);
 }
