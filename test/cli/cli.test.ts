@@ -63,6 +63,8 @@ describe("basewarm CLI", () => {
       expect(result).toMatchObject({ status: "copied", digest: image.digest });
       const again = await basewarm(["copy", `${upstream().host}/lib/tool:1`, `${mirror().host}/copied/tool:1`]);
       expect(again.stdout).toMatch(/^unchanged /);
+      // A failed copy says so in one line, not a warning and then the failure.
+      expectOneLineError(await basewarm(["copy", `${upstream().host}/lib/absent:1`, `${mirror().host}/copied/absent:1`]), /^basewarm: copy .*lib\/absent:1 → .* failed: .*no such image at the source/, 1);
     });
 
     it("copy checks a destination digest against the source, prints one well-formed reference, and accepts docker://", async () => {

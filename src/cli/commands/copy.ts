@@ -60,7 +60,9 @@ export function registerCopy(program: Command, ctx: CliContext): void {
         };
         let result: CopyResult;
         if (source && requested) {
-          const copier = new copy.Copier({ client, logger, blobConcurrency: concurrency.blobs, imageConcurrency: concurrency.images, onProgress: progress.onProgress, signal: stop.signal });
+          // The failure is printed below as the one line; the copier's own warning would repeat it.
+          const copyLogger = opts.json ? logger : logger.child({}, { level: "error" });
+          const copier = new copy.Copier({ client, logger: copyLogger, blobConcurrency: concurrency.blobs, imageConcurrency: concurrency.images, onProgress: progress.onProgress, signal: stop.signal });
           if (requested.digest !== undefined && source.digest === undefined) {
             const head = await client.manifestHead(source);
             if (head && head.digest !== requested.digest) {
