@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { statSync } from "node:fs";
+import module from "node:module";
 
 // `--version` answers before anything else is loaded: monitoring and wrappers call it often.
 const args = process.argv.slice(2);
@@ -7,6 +8,9 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   const { basewarmVersion } = await import("./version.js");
   process.stdout.write(`${basewarmVersion()}\n`);
 } else {
+  // Node >= 22.1 keeps the compiled code of the modules on disk between runs (the service image
+  // runs Node 24: refs 109 -> 80 ms there); Node 20 has no such cache and skips this.
+  (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   const { runCli } = (await import(programModule())) as typeof import("./program.js");
   process.exitCode = await runCli(args);
 }
