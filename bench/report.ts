@@ -24,6 +24,9 @@ export interface ScalingPoint {
   images: number;
   cold: Sample[];
   noop: Sample[];
+  /** skopeo sync of the same images, cold and no-op (absent in runs saved before it was measured). */
+  skopeoCold?: Sample[];
+  skopeoNoop?: Sample[];
 }
 
 export interface ScalingResult {
@@ -218,6 +221,17 @@ export function renderReport(r: BenchResults): string {
         }),
       ),
     );
+    const against = r.scaling.points.filter((p) => (p.skopeoCold?.length ?? 0) > 0 && (p.skopeoNoop?.length ?? 0) > 0);
+    if (against.length > 0) {
+      lines.push("", "the same sizes with skopeo sync --all as a command (speed: skopeo's time over basewarm's):", "", table(
+        ["images", "skopeo cold (s)", "basewarm cold vs skopeo", "skopeo no-op (s)", "basewarm no-op vs skopeo"],
+        against.map((p) => {
+          const skopeoCold = summarize(p.skopeoCold ?? []).seconds;
+          const skopeoNoop = summarize(p.skopeoNoop ?? []).seconds;
+          return [String(p.images), fixed(skopeoCold), `${fixed(skopeoCold / summarize(p.cold).seconds)}×`, fixed(skopeoNoop), `${fixed(skopeoNoop / summarize(p.noop).seconds)}×`];
+        }),
+      ));
+    }
     const rows = perImage(r.scaling);
     const first = rows[0];
     const last = rows[rows.length - 1];

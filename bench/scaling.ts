@@ -1,11 +1,13 @@
 /**
  * The scaling run: `basewarm mirror` as a command over 24 … 384 small images (the first N of one
- * set), cold into a fresh registry and then no-op on it, sizes in a rotating order. Small layers
- * make per-image overhead, not bytes, the cost, which is what "flat time per image" is about.
+ * set), cold into a fresh registry and then no-op on it, sizes in a rotating order; `skopeo sync`
+ * the same way, so the comparison is seen at fleet sizes too, where start-up no longer dominates.
+ * Small layers make per-image overhead, not bytes, the cost, which is what "flat time per image" is about.
  */
 import { join } from "node:path";
 import type { RunningRegistry } from "../testkit/index.js";
 import { basewarmMirror, writeMirrorConfig, type Concurrency } from "./command.js";
+import { skopeoSync, writeSyncYaml } from "./skopeo.js";
 import { measure } from "./measure.js";
 import type { ScalingPoint, ScalingResult } from "./report.js";
 import { makeSyntheticSet, pushSyntheticSet } from "./synthetic.js";
@@ -31,8 +33,17 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingResult> {
   try {
     await pushSyntheticSet(source.url, set);
     o.log(`scaling: ${set.images.length} small images pushed (${set.uniqueBlobs} unique blobs)`);
-    const points: ScalingPoint[] = sizes.map((images) => ({ images, cold: [], noop: [] }));
+    const points: ScalingPoint[] = sizes.map((images) => ({ images, cold: [], noop: [], skopeoCold: [], skopeoNoop: [] }));
     const kept = new Map<number, { target: RunningRegistry; config: string }>();
+    const keptSkopeo = new Map<number, { target: RunningRegistry; yaml: string }>();
+    const sync = (n: number, target: RunningRegistry, yaml: string, what: string) =>
+      measure(source, target, async () => {
+        const r = await skopeoSync({ yaml, targetHost: target.host, prefix: "mirror", workDir: o.workDir });
+        return { inProcess: false, maxRssKiB: r.maxRssKiB, cpuSeconds: r.cpuSeconds };
+      }).then((sample) => {
+        o.log(`scaling skopeo ${what} ${String(n).padStart(4)} images ${sample.seconds.toFixed(2)} s, ${sample.sourceRequests + sample.targetRequests} requests`);
+        return sample;
+      });
     let runs = 0;
     const mirror = (n: number, target: RunningRegistry, config: string, wanted: string) =>
       measure(source, target, async () => {
@@ -51,6 +62,12 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingResult> {
         point.cold.push(await mirror(point.images, target, config, "copied"));
         await o.stop(kept.get(point.images)?.target);
         kept.set(point.images, { target, config });
+        const skopeoTarget = await o.start();
+        const yaml = join(o.workDir, `scaling-${point.images}-${runs}.yaml`);
+        await writeSyncYaml(yaml, source.host, set.images.slice(0, point.images));
+        point.skopeoCold?.push(await sync(point.images, skopeoTarget, yaml, "cold "));
+        await o.stop(keptSkopeo.get(point.images)?.target);
+        keptSkopeo.set(point.images, { target: skopeoTarget, yaml });
       }
     }
     // No-op: the same command and state file again on the last cold target of each size.
@@ -59,9 +76,11 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingResult> {
         const point = points[(i + rep) % points.length] as ScalingPoint;
         const last = kept.get(point.images);
         if (last) point.noop.push(await mirror(point.images, last.target, last.config, "unchanged"));
+        const lastSkopeo = keptSkopeo.get(point.images);
+        if (lastSkopeo) point.skopeoNoop?.push(await sync(point.images, lastSkopeo.target, lastSkopeo.yaml, "no-op"));
       }
     }
-    for (const { target } of kept.values()) await o.stop(target);
+    for (const { target } of [...kept.values(), ...keptSkopeo.values()]) await o.stop(target);
     return { layerScale: SMALL_LAYER_SCALE, uniqueBytes: set.uniqueBytes, points };
   } finally {
     await o.stop(source);
