@@ -206,10 +206,12 @@ function readDockerConfig(path: string): DockerConfig | null {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    // V8 quotes the text near the error, which may be a password: then keep only the position.
+    // V8 quotes the text near the error, which may be a password, and words it differently from one
+    // Node to the next: say only where, in words of our own.
     const message = (err as Error).message.split("\n")[0] ?? "";
-    const detail = /["']/.test(message) ? (/position \d+(?: \(line \d+ column \d+\))?/.exec(message)?.[0] ?? "syntax error") : message;
-    throw new BasewarmError("CONFIG_INVALID", `${path}: invalid JSON (${detail}); fix the Docker config or point dockerConfig elsewhere`);
+    const position = /position (\d+)/.exec(message)?.[1];
+    const detail = position !== undefined ? `at ${lineAndColumn(text, Number(position))}` : /["']/.test(message) ? "(syntax error)" : `(${message})`;
+    throw new BasewarmError("CONFIG_INVALID", `${path}: invalid JSON ${detail}; fix the Docker config or point dockerConfig elsewhere`);
   }
   const parsed = dockerConfigSchema.safeParse(json);
   if (!parsed.success) {
@@ -288,4 +290,11 @@ export function chainCredentials(...sources: CredentialSource[]): CredentialSour
       return undefined;
     },
   };
+}
+
+/** `line L, column C` (1-based) of a 0-based offset in a text. */
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  return `line ${line}, column ${offset - before.lastIndexOf("\n")}`;
 }

@@ -328,8 +328,9 @@ describe("copy with OCI layouts streams, and stops cleanly", () => {
     const down = await peakRss(["copy", `${registry().host}/big/image:1`, `oci:${target}:big`]);
     expect(down.code, down.stderr).toBe(0);
     expect(statSync(blobFile(target, image.blobs[1]!.digest)).size).toBe(image.blobs[1]!.size);
-    // Measured: ~65 MiB above, for 256 MiB and 1 GiB blobs alike (buffers awaiting GC), as the registry copy's bench shows.
-    for (const peak of [up.kib, down.kib]) expect(peak - baseline.kib).toBeLessThan(96 * 1024);
+    // Measured: ~65 MiB above on Node 20 and ~98 MiB on Node 24, for 256 MiB and 1 GiB blobs alike
+    // (buffers awaiting GC). A copy that held the blob would be at least 256 MiB above.
+    for (const peak of [up.kib, down.kib]) expect(peak - baseline.kib).toBeLessThan(160 * 1024);
   });
 
   it("SIGTERM stops a copy into a layout at once: exit 1, no temp file, no name", async () => {
