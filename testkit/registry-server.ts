@@ -9,16 +9,12 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startTokenIssuer, type TokenIssuer, type Grant } from "./token-issuer.js";
+import { startTokenIssuer, type Grant, type TestUser, type TokenIssuer } from "./token-issuer.js";
 
 export type AuthFlavour = "none" | "basic" | "token";
 
-export interface TestUser {
-  username: string;
-  password: string;
-  /** Token flavour: which actions this user may get on which repositories (glob with `*`). */
-  grants?: Grant[];
-}
+// A user lives with the grants the token issuer gives them; re-exported for the registry's callers.
+export type { TestUser } from "./token-issuer.js";
 
 export interface RegistryOptions {
   auth?: AuthFlavour;

@@ -9,12 +9,18 @@ import { createSign, randomUUID, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { join } from "node:path";
-import type { TestUser } from "./registry-server.js";
 
 export interface Grant {
   /** Repository name or glob with `*` (any characters). */
   repository: string;
   actions: ("pull" | "push" | "delete" | "*")[];
+}
+
+export interface TestUser {
+  username: string;
+  password: string;
+  /** Token flavour: which actions this user may get on which repositories (glob with `*`). */
+  grants?: Grant[];
 }
 
 export interface TokenRequestRecord {
