@@ -1,14 +1,15 @@
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { makeImage, makeLayer, makeMultiArch, MT, pushImage, seededChunks, sha256, writeOciLayout, type TestImage } from "../../testkit/images.js";
 import { basewarm, CLI, expectOneLineError, jsonOf, startBasewarm } from "../helpers/cli.js";
-import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.js";
+import { startFaultProxy, useFaultProxies } from "../helpers/fault-proxy.js";
 import { useRegistry } from "../helpers/registries.js";
+import { useTempDirs } from "../helpers/temp.js";
 
 const run = promisify(execFile);
 
@@ -22,17 +23,7 @@ interface Result {
   errorCode?: string;
 }
 
-const made: string[] = [];
-afterAll(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A fresh temp dir, removed after the file's tests (some hold layers of hundreds of MiB). */
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "basewarm-oci-"));
-  made.push(dir);
-  return dir;
-}
+const tempDir = useTempDirs("oci");
 
 async function skopeo(args: string[]): Promise<Buffer> {
   const { stdout } = await run("skopeo", args, { encoding: "buffer", maxBuffer: 8 << 20 });
@@ -275,11 +266,7 @@ describe("copy between registries and OCI layouts (oci:DIR[:TAG]), read back by 
 
 describe("copy with OCI layouts streams, and stops cleanly", () => {
   const registry = useRegistry();
-  let proxy: FaultProxy | undefined;
-  afterEach(async () => {
-    await proxy?.stop();
-    proxy = undefined;
-  });
+  const startProxy = useFaultProxies();
 
   /** Peak RSS (VmHWM, KiB) of a basewarm command, measured inside its own process at exit. */
   async function peakRss(args: string[]): Promise<{ code: number | null; stderr: string; kib: number }> {
@@ -336,7 +323,7 @@ describe("copy with OCI layouts streams, and stops cleanly", () => {
   it("SIGTERM stops a copy into a layout at once: exit 1, no temp file, no name", async () => {
     const image = makeImage({ seed: "oci-stop", layers: [makeLayer("oci-stop", 300_000)] });
     await pushImage(registry().url, "stop/image", image, "1");
-    proxy = await startFaultProxy(registry(), [{ method: "GET", path: /\/blobs\/sha256:/, fault: { kind: "stall-body", afterBytes: 1000, ms: 600_000 }, times: Infinity }]);
+    const proxy = await startProxy(registry(), [{ method: "GET", path: /\/blobs\/sha256:/, fault: { kind: "stall-body", afterBytes: 1000, ms: 600_000 }, times: Infinity }]);
     const dir = join(tempDir(), "stopped");
     const started = startBasewarm(["copy", `${proxy.host}/stop/image:1`, `oci:${dir}:v1`]);
     const deadline = Date.now() + 30_000;

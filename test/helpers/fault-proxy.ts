@@ -11,6 +11,7 @@
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { afterEach } from "vitest";
 
 export type Fault =
   | { kind: "reset-mid-body"; afterBytes?: number }
@@ -194,5 +195,21 @@ export async function startFaultProxy(upstream: { host: string }, initial: Fault
       for (const socket of sockets) socket.destroy();
       server.close(() => resolve());
     }),
+  };
+}
+
+/**
+ * Start fault proxies inside tests of this file; each is stopped after the test that started it.
+ * Call at the top of a describe block; the returned function starts one proxy.
+ */
+export function useFaultProxies(): (upstream: { host: string }, rules?: FaultRule[]) => Promise<FaultProxy> {
+  const started: FaultProxy[] = [];
+  afterEach(async () => {
+    for (const proxy of started.splice(0)) await proxy.stop();
+  });
+  return async (upstream, rules = []) => {
+    const proxy = await startFaultProxy(upstream, rules);
+    started.push(proxy);
+    return proxy;
   };
 }

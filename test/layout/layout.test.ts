@@ -1,23 +1,13 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { OciLayout, REF_NAME_ANNOTATION } from "../../src/layout/index.js";
+import { useTempDirs } from "../helpers/temp.js";
 import { flatten, makeImage, makeLayer, sha256, writeOciLayout, type TestImage } from "../../testkit/images.js";
 
-const made: string[] = [];
-afterAll(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A fresh temp dir, removed after the file's tests (some hold layers of hundreds of MiB). */
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "basewarm-layout-"));
-  made.push(dir);
-  return dir;
-}
+const tempDir = useTempDirs("layout");
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

@@ -13,7 +13,7 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeImage, makeLayer, pushImage } from "../../testkit/images.js";
 import { basewarm, startBasewarm, workspace } from "../helpers/cli.js";
-import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.js";
+import { useFaultProxies } from "../helpers/fault-proxy.js";
 import { useRegistry } from "../helpers/registries.js";
 import { openStateStore } from "../../src/state/index.js";
 
@@ -48,12 +48,11 @@ describe("a disk that fills up mid-run", () => {
   const upstream = useRegistry();
   const mirror = useRegistry();
   let disk: string | undefined;
-  let proxy: FaultProxy | undefined;
+  const startProxy = useFaultProxies();
   beforeAll(() => {
     disk = mountSmallDisk("4m");
   });
-  afterAll(async () => {
-    await proxy?.stop();
+  afterAll(() => {
     if (disk) {
       execFileSync("umount", [disk]);
       rmSync(disk, { recursive: true, force: true });
@@ -67,7 +66,7 @@ describe("a disk that fills up mid-run", () => {
     mkdirSync(stateDir);
     await pushImage(upstream().url, "full/app", makeImage({ seed: "disk-full", layers: [makeLayer("disk-full", 200_000)] }), "1");
     // One stall of 3 s on the first blob GET: the window in which the disk fills up.
-    proxy = await startFaultProxy(upstream(), [{ method: "GET", path: BLOB_GET, fault: { kind: "stall-body", afterBytes: 1000, ms: 3000 }, times: 1 }]);
+    const proxy = await startProxy(upstream(), [{ method: "GET", path: BLOB_GET, fault: { kind: "stall-body", afterBytes: 1000, ms: 3000 }, times: 1 }]);
     const temp = mkdtempSync(join(tmpdir(), "basewarm-full-tmp-"));
     const dir = workspace({
       "basewarm.yaml": [

@@ -5,10 +5,10 @@
  * real mirror registry to prove it is there.
  */
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { makeImage, makeLayer, makeMultiArch, pushImage } from "../../testkit/images.js";
 import { basewarm, workspace } from "../helpers/cli.js";
-import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.js";
+import { useFaultProxies } from "../helpers/fault-proxy.js";
 import { useRegistry } from "../helpers/registries.js";
 
 const MANIFEST_ACCEPT = [
@@ -27,11 +27,7 @@ function pinnedDigest(text: string): string {
 describe("rewrite pins what the mirror holds", () => {
   const upstream = useRegistry();
   const mirror = useRegistry();
-  let proxy: FaultProxy | undefined;
-  afterEach(async () => {
-    await proxy?.stop();
-    proxy = undefined;
-  });
+  const startProxy = useFaultProxies();
 
   async function mirrorHas(repository: string, digest: string): Promise<boolean> {
     const response = await fetch(`${mirror().url}/v2/${repository}/manifests/${digest}`, { method: "HEAD", headers: { accept: MANIFEST_ACCEPT } });
@@ -43,7 +39,7 @@ describe("rewrite pins what the mirror holds", () => {
     const second = makeImage({ seed: "rw-moved-2", layers: [makeLayer("rw-moved-2", 1500)] });
     await pushImage(upstream().url, "lib/moving", first, "1");
     // The mirror is reached through a proxy that can refuse manifest pushes.
-    proxy = await startFaultProxy(mirror());
+    const proxy = await startProxy(mirror());
     const dir = workspace({
       "Dockerfile": `FROM ${upstream().host}/lib/moving:1\nRUN true\n`,
       "basewarm.yaml": `target: { registry: "${proxy.host}", prefix: rw }\nstate: s.db\ncatalog:\n  - dockerfile: Dockerfile\n`,

@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { makeImage, makeLayer, pushImage } from "../../testkit/images.js";
 import { startBasewarm, workspace } from "../helpers/cli.js";
-import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.js";
+import { useFaultProxies } from "../helpers/fault-proxy.js";
 import { useRegistry } from "../helpers/registries.js";
 
 const BLOB_GET = /\/blobs\/sha256:/;
@@ -14,15 +14,11 @@ const BLOB_GET = /\/blobs\/sha256:/;
 describe("SIGTERM during a run's mirror step", () => {
   const upstream = useRegistry();
   const mirror = useRegistry();
-  let proxy: FaultProxy | undefined;
-  afterEach(async () => {
-    await proxy?.stop();
-    proxy = undefined;
-  });
+  const startProxy = useFaultProxies();
 
   async function stalledRun(prefix: string) {
     await pushImage(upstream().url, `stop/${prefix}`, makeImage({ seed: `stop-${prefix}`, layers: [makeLayer(`stop-${prefix}`, 300_000)] }), "1");
-    proxy = await startFaultProxy(upstream(), [{ method: "GET", path: BLOB_GET, fault: { kind: "stall-body", afterBytes: 1000, ms: 600_000 }, times: Infinity }]);
+    const proxy = await startProxy(upstream(), [{ method: "GET", path: BLOB_GET, fault: { kind: "stall-body", afterBytes: 1000, ms: 600_000 }, times: Infinity }]);
     const temp = mkdtempSync(join(tmpdir(), "basewarm-stop-tmp-"));
     const dir = workspace({
       "basewarm.yaml": [
