@@ -131,14 +131,14 @@ export async function mirrorRun(options: MirrorRunOptions): Promise<{ report: Mi
   const runId = await state.startRun("mirror");
   try {
     const report = await mirrorImages({ ...options, runId });
-    const failed = report.summary.failed > 0 || options.problems.length > 0;
     const outcome = runOutcome({
       aborted: options.signal?.aborted ?? false,
       failures: report.summary.failed + options.problems.length,
       successes: report.summary.copied + report.summary.unchanged,
     });
     await state.finishRun(runId, outcome, { mirror: report.summary, problems: options.problems });
-    return { report, failed: failed || outcome === "abandoned" };
+    // Anything but ok (a failure, or a stop before the work was done) is a failed command.
+    return { report, failed: outcome !== "ok" };
   } catch (err) {
     await state.finishRun(runId, "failed", { error: errorMessage(err) });
     throw err;
