@@ -10,7 +10,7 @@ import { silentLogger, type Logger } from "../log/index.js";
 import type { Reference } from "../reference/index.js";
 import { MEDIA_TYPES, parseManifest, type BlobDescriptor, type Descriptor, type Platform } from "../oci/index.js";
 import type { RegistryClient, RepositoryRef } from "../registry/index.js";
-import { referenceIn } from "../registry/index.js";
+import { referenceIn, repositoryOf } from "../registry/index.js";
 import { indexForPlatforms, type ReducedIndex } from "./platforms.js";
 import { DigestVerifier } from "./verify-stream.js";
 
@@ -99,10 +99,6 @@ export function addStats(result: CopyResult, stats: ImageStats): void {
   result.manifests = stats.manifests;
 }
 
-function repoOf(ref: Reference): RepositoryRef {
-  return { registry: ref.registry, repository: ref.repository };
-}
-
 function label(repo: RepositoryRef, digest: string): string {
   return `${repo.registry}/${repo.repository}@${digest}`;
 }
@@ -170,8 +166,8 @@ export class Copier {
 
   private async copyInto(request: CopyRequest, result: CopyResult, stats: ImageStats): Promise<void> {
     const { source, target } = request;
-    const sourceRepo = repoOf(source);
-    const targetRepo = repoOf(target);
+    const sourceRepo = repositoryOf(source);
+    const targetRepo = repositoryOf(target);
     const filtering = request.platforms !== undefined && request.platforms.length > 0;
 
     // A digest is immutable: when the target has it, the source is never asked.

@@ -9,7 +9,7 @@ import { BasewarmError } from "../errors.js";
 import { formatLayoutName, type OciLayout } from "../layout/index.js";
 import { sniffMediaType, type Descriptor } from "../oci/index.js";
 import type { Reference } from "../reference/index.js";
-import type { RegistryClient, RepositoryRef } from "../registry/index.js";
+import { repositoryOf, type RegistryClient } from "../registry/index.js";
 
 export interface ManifestBytes {
   bytes: Buffer;
@@ -41,10 +41,6 @@ export interface ImageTarget {
   topPut(descriptor: Descriptor, manifest: ManifestBytes): Promise<void>;
 }
 
-function repoOf(ref: Reference): RepositoryRef {
-  return { registry: ref.registry, repository: ref.repository };
-}
-
 export function registrySource(client: RegistryClient, ref: Reference): ImageSource {
   return {
     name: ref.toString(),
@@ -59,13 +55,13 @@ export function registrySource(client: RegistryClient, ref: Reference): ImageSou
       return { bytes, mediaType };
     },
     blob(blob, into, signal) {
-      client.blobRead(repoOf(ref), blob.digest, { size: blob.size, through: into, ...(signal ? { signal } : {}) });
+      client.blobRead(repositoryOf(ref), blob.digest, { size: blob.size, through: into, ...(signal ? { signal } : {}) });
     },
   };
 }
 
 export function registryTarget(client: RegistryClient, ref: Reference): ImageTarget {
-  const repo = repoOf(ref);
+  const repo = repositoryOf(ref);
   return {
     name: ref.toString(),
     ...(ref.digest === undefined ? {} : { digest: ref.digest }),

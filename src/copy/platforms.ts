@@ -1,6 +1,6 @@
 import { BasewarmError } from "../errors.js";
 import { filterIndex, formatPlatform, isIndexMediaType, platformMatches, type ChildDescriptor, type Platform } from "../oci/index.js";
-import { digestOf } from "../registry/index.js";
+import { digestOf } from "../reference/index.js";
 
 export interface ReducedIndex {
   bytes: Buffer;

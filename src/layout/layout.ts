@@ -16,7 +16,7 @@ import { z } from "zod";
 import { BasewarmError, isBasewarmError } from "../errors.js";
 import { openProblem, readRegularFile } from "../files/index.js";
 import { MANIFEST_SIZE_LIMIT, MEDIA_TYPES, type Descriptor } from "../oci/index.js";
-import { digestAlgorithm, isDigest } from "../reference/index.js";
+import { digestAlgorithm, digestOf, isDigest } from "../reference/index.js";
 import { formatLayoutName } from "./name.js";
 
 export const REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name";
@@ -187,7 +187,7 @@ export class OciLayout {
       throw new BasewarmError("MANIFEST_TOO_LARGE", `manifest ${path} is ${descriptor.size} bytes, over the ${MANIFEST_SIZE_LIMIT}-byte limit`);
     }
     const bytes = readRegularFile(path, { what: "manifest", maxBytes: MANIFEST_SIZE_LIMIT, hint: INCOMPLETE });
-    const actual = `${digestAlgorithm(descriptor.digest)}:${createHash(digestAlgorithm(descriptor.digest)).update(bytes).digest("hex")}`;
+    const actual = digestOf(bytes, digestAlgorithm(descriptor.digest));
     if (bytes.length !== descriptor.size || actual !== descriptor.digest) {
       throw new BasewarmError("DIGEST_MISMATCH", `manifest ${path} is ${bytes.length} bytes hashing to ${actual}, not the ${descriptor.size} bytes of ${descriptor.digest}; the layout is corrupt: copy the image into it again`);
     }

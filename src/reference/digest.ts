@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { BasewarmError } from "../errors.js";
 
 /**
@@ -38,4 +39,9 @@ export function digestAlgorithm(digest: string): DigestAlgorithm {
   const algorithm = digest.slice(0, digest.indexOf(":"));
   if (algorithm === "sha256" || algorithm === "sha384" || algorithm === "sha512") return algorithm;
   throw new BasewarmError("REF_INVALID", `unsupported digest algorithm in ${JSON.stringify(digest)}`);
+}
+
+/** The digest of some bytes, as `algorithm:hex`. */
+export function digestOf(data: Buffer | string, algorithm: DigestAlgorithm = "sha256"): string {
+  return `${algorithm}:${createHash(algorithm).update(data).digest("hex")}`;
 }

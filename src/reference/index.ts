@@ -13,4 +13,4 @@ export {
   type ReferenceParts,
   type ScopeActions,
 } from "./reference.js";
-export { digestProblem, isDigest, assertDigest, digestAlgorithm, type DigestAlgorithm } from "./digest.js";
+export { digestProblem, isDigest, assertDigest, digestAlgorithm, digestOf, type DigestAlgorithm } from "./digest.js";

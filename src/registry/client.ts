@@ -2,12 +2,11 @@
  * The OCI Distribution API (distribution-spec v1.1) for basewarm: manifests and blobs by
  * repository, with exact bytes, verified digests and streaming bodies.
  */
-import { createHash } from "node:crypto";
 import { PassThrough, Readable, type Duplex } from "node:stream";
 import { z } from "zod";
 import { BasewarmError, isBasewarmError, type ErrorCode } from "../errors.js";
 import { bareMediaType, MANIFEST_ACCEPT, MANIFEST_SIZE_LIMIT, MEDIA_TYPES, parseManifest, sniffMediaType, type ChildDescriptor, type Descriptor } from "../oci/index.js";
-import { digestAlgorithm, isDigest, Reference, repositoryScope } from "../reference/index.js";
+import { digestAlgorithm, digestOf, isDigest, Reference, repositoryScope } from "../reference/index.js";
 import { Transport, type RateLimitInfo, type RegistryResponse, type TransportOptions } from "./transport.js";
 
 /** A repository in a registry: what every blob and manifest call is scoped to. */
@@ -45,9 +44,6 @@ function pushScope(repo: RepositoryRef): string {
   return repositoryScope(repo.repository, "pull,push");
 }
 
-export function digestOf(data: Buffer | string, algorithm: "sha256" | "sha384" | "sha512" = "sha256"): string {
-  return `${algorithm}:${createHash(algorithm).update(data).digest("hex")}`;
-}
 
 /** Read a body into memory, refusing (and draining) one over `limit` bytes. */
 async function readCapped(response: RegistryResponse, limit: number, what: string, code: ErrorCode): Promise<Buffer> {
@@ -408,6 +404,11 @@ export class RegistryClient {
     if (parsed.kind !== "index") throw new BasewarmError("MANIFEST_INVALID", `manifest ${subject}: not an index (no manifests list)`);
     return parsed.children;
   }
+}
+
+/** The repository a reference names, without its tag or digest. */
+export function repositoryOf(ref: Reference): RepositoryRef {
+  return { registry: ref.registry, repository: ref.repository };
 }
 
 /** The reference to `identifier` (a tag or a digest) in a repository. */

@@ -1,4 +1,4 @@
-export { RegistryClient, referenceIn, TAG_LIST_PAGE_LIMIT, digestOf, type ClientOptions, type Manifest, type MountResult, type RepositoryRef } from "./client.js";
+export { RegistryClient, referenceIn, repositoryOf, TAG_LIST_PAGE_LIMIT, type ClientOptions, type Manifest, type MountResult, type RepositoryRef } from "./client.js";
 export { Transport, apiHost, isLoopbackHost, DEFAULT_TIMEOUTS, type Timeouts, type TransportOptions, type RateLimitInfo } from "./transport.js";
 export { Authenticator, parseChallenge, type Challenge } from "./auth.js";
 export { DEFAULT_RETRY_POLICY, parseRetryAfter, backoffDelay, type RetryPolicy } from "./retry.js";

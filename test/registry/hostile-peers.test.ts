@@ -11,8 +11,8 @@ import { clientFor } from "../../src/cli/runtime.js";
 import { parseConfig } from "../../src/config/index.js";
 import { isBasewarmError, type ErrorCode } from "../../src/errors.js";
 import { createLogger } from "../../src/log/index.js";
-import { parseReference } from "../../src/reference/index.js";
-import { RegistryClient, digestOf } from "../../src/registry/index.js";
+import { parseReference, digestOf } from "../../src/reference/index.js";
+import { RegistryClient } from "../../src/registry/index.js";
 import { useRegistry } from "../helpers/registries.js";
 
 interface Peer {

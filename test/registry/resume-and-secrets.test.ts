@@ -5,8 +5,8 @@
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/log/index.js";
-import { parseReference } from "../../src/reference/index.js";
-import { RegistryClient, digestOf } from "../../src/registry/index.js";
+import { parseReference, digestOf } from "../../src/reference/index.js";
+import { RegistryClient } from "../../src/registry/index.js";
 import { makeImage, makeLayer, pushImage, seededBytes } from "../../testkit/images.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.js";
 import { useRegistry } from "../helpers/registries.js";

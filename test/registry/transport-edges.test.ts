@@ -1,8 +1,8 @@
 import { createServer } from "node:http";
 import { describe, expect, it } from "vitest";
 import { isBasewarmError } from "../../src/errors.js";
-import { parseReference } from "../../src/reference/index.js";
-import { PrioritySemaphore, RegistryClient, digestOf } from "../../src/registry/index.js";
+import { parseReference, digestOf } from "../../src/reference/index.js";
+import { PrioritySemaphore, RegistryClient } from "../../src/registry/index.js";
 import { makeImage, makeLayer, pushImage } from "../../testkit/images.js";
 import { useRegistry } from "../helpers/registries.js";
 
