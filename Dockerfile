@@ -31,8 +31,7 @@ RUN useradd --system --uid 10001 --home-dir /var/lib/basewarm --create-home base
 USER 10001
 ENV NODE_ENV=production STORAGE_DRIVER=vfs BUILDAH_ISOLATION=chroot
 VOLUME ["/var/lib/basewarm"]
-# A 1 MiB young generation: a blob streams through as short-lived chunks, and on Node 24 the default
-# lets them pile up before a collection (a 1 GiB copy peaked at 187 MB RSS, 135 MB with this flag,
-# and ran faster); start-up pays ~5 % (refs 77 -> 81 ms on Node 24). The flag works only at start.
-ENTRYPOINT ["node", "--max-semi-space-size=1", "/app/dist/src/cli/main.js"]
+# No Node flags: the copy itself keeps the dead read buffers of a transfer from piling up
+# (src/copy/young-garbage.ts), so the image runs basewarm exactly as `npm install -g` does.
+ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
 CMD ["serve", "--config", "/etc/basewarm/basewarm.yaml"]

@@ -2,6 +2,7 @@ import { createHash, type Hash } from "node:crypto";
 import { Transform, type TransformCallback } from "node:stream";
 import { BasewarmError } from "../errors.js";
 import { digestAlgorithm } from "../reference/index.js";
+import { bytesMoved } from "./young-garbage.js";
 
 /**
  * Passes bytes through while hashing them; fails the stream (and so the upload it feeds) when
@@ -38,6 +39,7 @@ export class DigestVerifier extends Transform {
     }
     this.hash.update(chunk);
     this.onBytes?.(chunk.length);
+    bytesMoved(chunk.length);
     const previous = this.held;
     this.held = chunk;
     if (previous) this.push(previous);
