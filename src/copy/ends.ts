@@ -35,6 +35,7 @@ export interface ImageTarget {
   holds(digest: string): Promise<boolean>;
   hasManifest(descriptor: Descriptor): Promise<boolean>;
   hasBlob(blob: Descriptor): Promise<boolean>;
+  /** `body` is the walk's digest check: it fails before its end unless its bytes match `blob`. */
   blobPut(blob: Descriptor, body: Readable): Promise<void>;
   manifestPut(descriptor: Descriptor, manifest: ManifestBytes): Promise<void>;
   /** Store the top manifest and point the destination's name (tag, ref name) at it: the last step. */
@@ -115,7 +116,7 @@ export function layoutTarget(layout: OciLayout, refName: string | undefined): Im
     },
     hasManifest: (descriptor) => layout.blobHas(descriptor),
     hasBlob: (blob) => layout.blobHas(blob),
-    blobPut: (blob, body) => layout.blobWrite(blob, body),
+    blobPut: (blob, body) => layout.blobWrite(blob, body, { checked: true }),
     manifestPut: (descriptor, manifest) => layout.blobWrite(descriptor, manifest.bytes),
     async topPut(descriptor, manifest) {
       if (!(await layout.blobHas(descriptor))) await layout.blobWrite(descriptor, manifest.bytes);

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { DigestVerifier } from "../../src/copy/index.js";
 import { OciLayout, REF_NAME_ANNOTATION } from "../../src/layout/index.js";
 import { useTempDirs } from "../helpers/temp.js";
 import { flatten, makeImage, makeLayer, sha256, writeOciLayout, type TestImage } from "../../testkit/images.js";
@@ -66,6 +67,28 @@ describe("OCI layout on disk", () => {
     // Only the empty layout the first write created: no blob, no temp file.
     expect(filesIn(dir)).toEqual(["index.json", "oci-layout"]);
     expect(await layout.blobHas(config)).toBe(false);
+  });
+
+  it("a checked write relies on the stream's own digest check: a corrupt stream leaves nothing, a wrong size is still refused", async () => {
+    const dir = tempDir();
+    const layout = OciLayout.forWriting(dir);
+    const [, layer] = image.blobs;
+    if (!layer) throw new Error("image without a layer");
+    const through = (bytes: Buffer): DigestVerifier => {
+      const verifier = new DigestVerifier(layer.digest, layer.size, "test");
+      Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]).pipe(verifier);
+      return verifier;
+    };
+    const flipped = Buffer.from(layer.data);
+    flipped[2000] = flipped[2000]! ^ 1;
+    await expect(layout.blobWrite(layer, through(flipped), { checked: true })).rejects.toMatchObject({ code: "DIGEST_MISMATCH", message: expect.stringMatching(/hashes to sha256:/) });
+    // The size is checked here even so: a stream that does not check it must not land.
+    await expect(layout.blobWrite(layer, Readable.from([layer.data.subarray(1)]), { checked: true })).rejects.toMatchObject({ code: "DIGEST_MISMATCH", message: expect.stringMatching(/bytes, its descriptor declares/) });
+    expect(filesIn(dir)).toEqual(["index.json", "oci-layout"]);
+
+    await layout.blobWrite(layer, through(layer.data), { checked: true });
+    expect(await layout.blobHas(layer)).toBe(true);
+    expect(sha256(readFileSync(join(dir, "blobs", "sha256", layer.digest.slice("sha256:".length))))).toBe(layer.digest);
   });
 
   it("rewrites index.json replacing the entry of the same name in place, keeping every other entry and field", async () => {
