@@ -12,6 +12,7 @@ import { MEDIA_TYPES, parseManifest, type BlobDescriptor, type Descriptor, type 
 import type { RegistryClient, RepositoryRef } from "../registry/index.js";
 import { referenceIn, repositoryOf } from "../registry/index.js";
 import { indexForPlatforms, type ReducedIndex } from "./platforms.js";
+import { checkDestinationDigest } from "./destination-digest.js";
 import { DigestVerifier } from "./verify-stream.js";
 
 export type CopyStatus = "copied" | "unchanged" | "failed" | "deferred";
@@ -171,7 +172,7 @@ export class Copier {
     const filtering = request.platforms !== undefined && request.platforms.length > 0;
 
     // A digest is immutable: when the target has it, the source is never asked.
-    if (source.digest !== undefined && !request.force && !filtering) {
+    if (source.digest !== undefined && !request.force && !filtering && (target.digest === undefined || target.digest === source.digest)) {
       const existing = await this.client.manifestHead(target.pinned(source.digest));
       if (existing) {
         if (target.tag !== undefined) await this.retag(targetRepo, target.tag, existing);
@@ -203,6 +204,7 @@ export class Copier {
       result.platformsFiltered = filtered !== undefined;
     }
     const wantedDigest = filtered?.digest ?? top.digest;
+    checkDestinationDigest({ name: target.toString(), digest: target.digest }, source.toString(), wantedDigest);
 
     if (!request.force && target.tag !== undefined) {
       const existing = await targetHead;

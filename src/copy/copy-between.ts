@@ -12,6 +12,7 @@ import { parseManifest, type BlobDescriptor, type Descriptor, type Platform } fr
 import { addStats, newResult, newStats, type CopyResult, type ProgressEvent } from "./copier.js";
 import type { ImageSource, ImageTarget, ManifestBytes } from "./ends.js";
 import { indexForPlatforms } from "./platforms.js";
+import { checkDestinationDigest } from "./destination-digest.js";
 import { DigestVerifier } from "./verify-stream.js";
 
 /** Indexes nested deeper than this are no image anyone builds: refused rather than followed. */
@@ -101,9 +102,7 @@ class Walk {
       result.platformsFiltered = true;
     }
     result.mediaType = top.mediaType;
-    if (target.digest !== undefined && target.digest !== top.digest) {
-      throw new BasewarmError("DIGEST_MISMATCH", `destination ${target.name} names digest ${target.digest}, but ${source.name} is ${top.digest}; drop the digest from the destination or copy the source by that digest`);
-    }
+    checkDestinationDigest(target, source.name, top.digest);
     if (!this.request.force && (await target.holds(top.digest))) {
       result.status = "unchanged";
       result.digest = top.digest;

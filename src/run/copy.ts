@@ -70,12 +70,6 @@ export async function copyOne(ends: CopyEnds, options: CopyOneOptions): Promise<
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   };
   if (source && target) {
-    if (target.digest !== undefined && source.digest === undefined) {
-      const head = await client.manifestHead(source);
-      if (head && head.digest !== target.digest) {
-        throw new BasewarmError("DIGEST_MISMATCH", `destination ${target.toString()} names digest ${target.digest}, but ${source.toString()} is ${head.digest}; drop the digest from the destination or copy the source by that digest`);
-      }
-    }
     const copier = new Copier({ client, logger: options.logger, blobConcurrency: options.blobConcurrency, imageConcurrency: options.imageConcurrency, ...running });
     return copier.copyImage({ source, target, ...wanted, ...(options.referrers ? { referrers: true } : {}) });
   }

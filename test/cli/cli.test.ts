@@ -73,7 +73,7 @@ describe("basewarm CLI", () => {
       const wrong = `sha256:${"1".repeat(64)}`;
       const refused = await basewarm(["copy", `${upstream().host}/lib/pinned:1`, `${mirror().host}/dig/pinned@${wrong}`]);
       expect(refused.code).toBe(1);
-      expect(refused.stderr).toMatch(/^basewarm: destination .* names digest sha256:1{64}, but .*lib\/pinned:1 is sha256:[0-9a-f]{64}; drop the digest/);
+      expectOneLineError(refused, /^basewarm: copy .* failed: destination .* names digest sha256:1{64}, but .*lib\/pinned:1 is sha256:[0-9a-f]{64}; drop the digest/, 1);
       expect(await fetch(`${mirror().url}/v2/dig/pinned/manifests/${image.digest}`, { method: "HEAD", headers: { accept: image.mediaType } }).then((r) => r.status)).toBe(404);
 
       const right = await basewarm(["copy", `docker://${upstream().host}/lib/pinned:1`, `docker://${mirror().host}/dig/pinned@${image.digest}`]);
@@ -81,6 +81,18 @@ describe("basewarm CLI", () => {
       expect(right.stdout).toMatch(new RegExp(`^copied ${mirror().host}/dig/pinned@${image.digest}: `));
       expect(right.stdout.match(/@sha256:/g)).toHaveLength(1);
       expect(await fetch(`${mirror().url}/v2/dig/pinned/manifests/${image.digest}`, { method: "HEAD", headers: { accept: image.mediaType } }).then((r) => r.status)).toBe(200);
+
+      // With --platform the copy is a filtered index of its own digest: that is the one to name.
+      const multi = makeMultiArch({ seed: "cli-copy-digest-multi", shared: [makeLayer("cli-copy-digest-shared", 1500)], archLayerSize: 500 });
+      await pushImage(upstream().url, "lib/multi", multi, "1");
+      const tagged = await basewarm(["copy", `${upstream().host}/lib/multi:1`, `${mirror().host}/dig/arm:1`, "--platform", "linux/arm64", "--json"]);
+      const filtered = (jsonOf(tagged) as { digest: string }).digest;
+      expect(filtered).not.toBe(multi.digest);
+      const named = await basewarm(["copy", `${upstream().host}/lib/multi:1`, `${mirror().host}/dig/arm-pinned@${filtered}`, "--platform", "linux/arm64"]);
+      expect(named.code, named.stderr).toBe(0);
+      expect(named.stdout).toMatch(new RegExp(`^copied ${mirror().host}/dig/arm-pinned@${filtered} \\(platforms filtered`));
+      const unfiltered = await basewarm(["copy", `${upstream().host}/lib/multi:1`, `${mirror().host}/dig/arm-pinned@${multi.digest}`, "--platform", "linux/arm64"]);
+      expectOneLineError(unfiltered, new RegExp(`names digest ${multi.digest}, but .*lib/multi:1 is ${filtered}`), 1);
     });
 
     it("mirror --json copies what it can, reports failures, exits 1, and records history", async () => {
