@@ -6,9 +6,9 @@
  * Writes land by rename from a temp file inside the layout (one filesystem, so the rename is
  * atomic): a reader, or a crash, never meets half a blob or half an index.json.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { constants, readdirSync, statSync } from "node:fs";
-import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { link, mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Duplex, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -17,6 +17,8 @@ import { BasewarmError, isBasewarmError } from "../errors.js";
 import { openProblem, readRegularFile } from "../files/index.js";
 import { MANIFEST_SIZE_LIMIT, MEDIA_TYPES, type Descriptor } from "../oci/index.js";
 import { digestAlgorithm, digestOf, isDigest } from "../reference/index.js";
+import { INDEX_LOCK_WAIT_MS, withIndexLock } from "./index-lock.js";
+import { sweepDeadTemps, tempPath } from "./leftovers.js";
 import { formatLayoutName } from "./name.js";
 
 export const REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name";
@@ -72,9 +74,11 @@ export class OciLayout {
   /** index.json as read when the layout was opened for reading (what a copy from it resolves against). */
   private readonly opened: IndexDocument | undefined;
   private created: Promise<void> | undefined;
+  private readonly lockWaitMs: number;
 
-  private constructor(dir: string, read: boolean) {
+  private constructor(dir: string, read: boolean, lockWaitMs = INDEX_LOCK_WAIT_MS) {
     this.dir = dir;
+    this.lockWaitMs = lockWaitMs;
     this.label = `OCI layout ${dir}`;
     this.opened = read ? this.readIndex() : undefined;
   }
@@ -91,18 +95,18 @@ export class OciLayout {
    * layout is checked now (marker, index.json), so a broken one is refused before anything is copied;
    * a DIR holding anything else is refused, so basewarm never mixes blobs into someone's files.
    */
-  static forWriting(dir: string): OciLayout {
+  static forWriting(dir: string, options: { lockWaitMs?: number } = {}): OciLayout {
     const names = OciLayout.list(dir);
     if (names !== undefined && names.length > 0) {
       if (!names.includes(LAYOUT_FILE)) {
         throw new BasewarmError("LAYOUT_INVALID", `${dir} exists and is not an OCI image layout (it is not empty and has no oci-layout file); name a new or empty directory, or an existing layout`);
       }
       OciLayout.checkMarker(dir);
-      const layout = new OciLayout(dir, false);
+      const layout = new OciLayout(dir, false, options.lockWaitMs);
       if (names.includes(INDEX_FILE)) layout.readIndex();
       return layout;
     }
-    return new OciLayout(dir, false);
+    return new OciLayout(dir, false, options.lockWaitMs);
   }
 
   /** The directory's entries; undefined when it does not exist. */
@@ -266,6 +270,11 @@ export class OciLayout {
    */
   async indexPut(manifest: Descriptor, refName: string | undefined): Promise<void> {
     await this.create();
+    await withIndexLock(this.dir, () => this.indexRewrite(manifest, refName), { waitMs: this.lockWaitMs });
+  }
+
+  /** indexPut's read-modify-write, under the index lock: the index is read afresh inside it. */
+  private async indexRewrite(manifest: Descriptor, refName: string | undefined): Promise<void> {
     const index = this.readIndex();
     const replaces = (e: IndexEntry) => {
       const name = e.annotations?.[REF_NAME_ANNOTATION];
@@ -282,25 +291,32 @@ export class OciLayout {
     await this.land(join(this.dir, INDEX_FILE), [Buffer.from(JSON.stringify({ ...index, manifests }))]);
   }
 
-  /** Make DIR a layout (directory, marker, empty index), once; what is already there stays. */
+  /**
+   * Make DIR a layout (directory, marker, empty index), once; what is already there stays, even
+   * when another writer creates it at the same moment (no-clobber). The temp files of writers that
+   * died are removed here.
+   */
   private create(): Promise<void> {
     this.created ??= (async () => {
       await mkdir(join(this.dir, "blobs"), { recursive: true });
+      await sweepDeadTemps(this.dir);
       const missing = async (name: string) => !(await stat(join(this.dir, name)).then(() => true, () => false));
-      if (await missing(LAYOUT_FILE)) await this.land(join(this.dir, LAYOUT_FILE), [Buffer.from(JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }))]);
-      if (await missing(INDEX_FILE)) {
-        await this.land(join(this.dir, INDEX_FILE), [Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [] }))]);
-      }
+      const initial = async (name: string, content: unknown) => {
+        if (await missing(name)) await this.land(join(this.dir, name), [Buffer.from(JSON.stringify(content))], undefined, undefined, { clobber: false });
+      };
+      await initial(LAYOUT_FILE, { imageLayoutVersion: LAYOUT_VERSION });
+      await initial(INDEX_FILE, { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [] });
     })();
     return this.created;
   }
 
   /**
    * Write chunks to a temp file in the layout, let `check` refuse it, sync it, then rename it to
-   * `path`. The temp file is removed on any failure (an aborted stream included).
+   * `path` (or, with `clobber: false`, link it there unless `path` exists). The temp file is
+   * removed on any failure (an aborted stream included).
    */
-  private async land(path: string, chunks: Iterable<Buffer> | AsyncIterable<Buffer>, onChunk?: (chunk: Buffer) => void, check?: () => void): Promise<void> {
-    const temp = join(this.dir, `.basewarm-${randomUUID()}.tmp`);
+  private async land(path: string, chunks: Iterable<Buffer> | AsyncIterable<Buffer>, onChunk?: (chunk: Buffer) => void, check?: () => void, options: { clobber: boolean } = { clobber: true }): Promise<void> {
+    const temp = tempPath(this.dir);
     const handle = await open(temp, "wx", 0o644);
     let closed = false;
     try {
@@ -313,7 +329,14 @@ export class OciLayout {
       await handle.datasync();
       closed = true;
       await handle.close();
-      await rename(temp, path);
+      if (options.clobber) {
+        await rename(temp, path);
+      } else {
+        await link(temp, path).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== "EEXIST") throw err;
+        });
+        await rm(temp, { force: true });
+      }
     } catch (err) {
       if (!closed) await handle.close().catch(() => undefined);
       await rm(temp, { force: true });

@@ -8,7 +8,7 @@
  * another count overlaps anyway) or different counts: `0/4` and `1/2` partition the catalog
  * differently and may share entries, so only shards of one partition run side by side.
  */
-import { processGone, type ProcessIdentity } from "./liveness.js";
+import { processGone, type ProcessIdentity } from "../process/index.js";
 import type { Shard } from "./types.js";
 
 export interface LockRow {

@@ -15,7 +15,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { checkBlobLocations, checkBuild, checkFinish, checkImage, checkLockOptions, checkTrigger, clockNow, count, LOG_TAIL_MAX, text, validDate } from "./checks.js";
-import { currentProcess, type ProcessIdentity } from "./liveness.js";
+import { currentProcess, type ProcessIdentity } from "../process/index.js";
 import { deadRunIds, lockDecision, shardFromColumns, type LockRow, type RunningRun } from "./locks.js";
 import { ADVISORY, PG_SCHEMA, applyPgMigrations } from "./postgres-migrations.js";
 import { buildFromRow, imageFromRow, runFromRow, type Row } from "./rows.js";

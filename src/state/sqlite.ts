@@ -15,7 +15,7 @@ import { BasewarmError } from "../errors.js";
 import { checkBlobLocations, checkBuild, checkFinish, checkImage, checkLockOptions, checkTrigger, clockNow, count, LOG_TAIL_MAX, text, validDate } from "./checks.js";
 import { deadRunIds, lockDecision, shardFromColumns, type LockRow, type RunningRun } from "./locks.js";
 import { applyMigrations } from "./migrations.js";
-import { currentProcess, type ProcessIdentity } from "./liveness.js";
+import { currentProcess, type ProcessIdentity } from "../process/index.js";
 import { buildFromRow, imageFromRow, runFromRow, type Row } from "./rows.js";
 import { invalid, stateError } from "./state-error.js";
 import { DEFAULT_LOCK_STALE_MS, type StateStore } from "./store.js";

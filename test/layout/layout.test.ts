@@ -1,5 +1,6 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
@@ -114,6 +115,65 @@ describe("OCI layout on disk", () => {
     ]);
     expect(sha256(execFileSync("skopeo", ["inspect", "--raw", `oci:${dir}:v1`]))).toBe(other.digest);
     expect(sha256(execFileSync("skopeo", ["inspect", "--raw", `oci:${dir}:v2`]))).toBe(image.digest);
+  });
+
+  describe("several writers at once", () => {
+    const descriptorOf = (img: TestImage) => ({ mediaType: img.mediaType, digest: img.digest, size: img.bytes.length });
+    const names = (dir: string) => (JSON.parse(readFileSync(join(dir, "index.json"), "utf8")) as { manifests: { annotations?: Record<string, string> }[] }).manifests
+      .map((m) => m.annotations?.[REF_NAME_ANNOTATION]);
+    /** A pid that no process has now: a child that already exited. */
+    const deadPid = () => spawnSync("true").pid!;
+
+    it("lose no index.json entry: each rewrite reads the index afresh under the lock", async () => {
+      const dir = tempDir();
+      await writeImage(OciLayout.forWriting(dir), image, "first");
+      // Twelve writers on one new layout, each naming the same image: their rewrites interleave.
+      const writers = Array.from({ length: 12 }, () => OciLayout.forWriting(dir));
+      await Promise.all(writers.map((w, i) => w.indexPut(descriptorOf(image), `tag${i}`)));
+      expect(names(dir).sort()).toEqual(["first", ...Array.from({ length: 12 }, (_, i) => `tag${i}`)].sort());
+      expect(filesIn(dir).filter((f) => f.startsWith("."))).toEqual([]);
+    });
+
+    it("take over the lock of a writer that died, and wait for a live one, then say who holds it", async () => {
+      const dir = tempDir();
+      await writeImage(OciLayout.forWriting(dir), image, "v1");
+      const lock = join(dir, ".basewarm-index.lock");
+      writeFileSync(lock, JSON.stringify({ pid: deadPid(), hostname: hostname() }));
+      await OciLayout.forWriting(dir).indexPut(descriptorOf(image), "after-crash");
+      expect(names(dir)).toEqual(["v1", "after-crash"]);
+      expect(existsSync(lock)).toBe(false);
+
+      // A live holder: this very process (a pid alive on this host), as a stuck copy would be.
+      writeFileSync(lock, JSON.stringify({ pid: process.pid, hostname: hostname() }));
+      const started = Date.now();
+      await expect(OciLayout.forWriting(dir, { lockWaitMs: 300 }).indexPut(descriptorOf(image), "blocked")).rejects.toMatchObject({
+        code: "LOCKED",
+        message: expect.stringContaining(`index.json has been locked by pid ${process.pid} on ${hostname()} for 0 s; wait for that copy to finish, or remove ${lock} if no such process runs`),
+      });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      expect(names(dir)).toEqual(["v1", "after-crash"]);
+      expect(existsSync(lock)).toBe(true); // someone else's lock is never removed
+
+      // Released while a writer waits: it goes on.
+      const waiting = OciLayout.forWriting(dir, { lockWaitMs: 5000 }).indexPut(descriptorOf(image), "waited");
+      setTimeout(() => rmSync(lock), 100);
+      await waiting;
+      expect(names(dir)).toEqual(["v1", "after-crash", "waited"]);
+    });
+
+    it("remove the temp files of writers that died, and keep a live writer's and another host's", async () => {
+      const dir = tempDir();
+      await writeImage(OciLayout.forWriting(dir), image, "v1");
+      const uuid = "0b9f9d3e-4a51-4c8e-9d0a-3f1e2d4c5b6a";
+      const dead = `.basewarm-${hostname()}-${deadPid()}-${uuid}.tmp`;
+      const live = `.basewarm-${hostname()}-${process.pid}-${uuid}.tmp`;
+      const elsewhere = `.basewarm-builder-7.example-${deadPid()}-${uuid}.tmp`;
+      const foreign = "notes.tmp";
+      for (const name of [dead, live, elsewhere, foreign]) writeFileSync(join(dir, name), "half a blob");
+      await writeImage(OciLayout.forWriting(dir), other, "v2");
+      expect(readdirSync(dir).filter((n) => n.endsWith(".tmp")).sort()).toEqual([live, elsewhere, foreign].sort());
+      expect(names(dir)).toEqual(["v1", "v2"]);
+    });
   });
 
   describe("refuses what is not a readable layout, with the reason", () => {

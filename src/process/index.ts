@@ -1,0 +1,1 @@
+export { currentProcess, processGone, type ProcessIdentity } from "./liveness.js";
