@@ -108,6 +108,19 @@ describe("copy between registries and OCI layouts (oci:DIR[:TAG]), read back by 
     expect(await skopeoDigest(`docker://${registry().host}/roundtrip/docker:1`)).toBe(docker.digest);
   });
 
+  it("four copies into one new layout at once all land, each under its own name, and skopeo reads every one", async () => {
+    await pushImage(registry().url, "lib/many", multi, "1");
+    const dir = join(tempDir(), "shared-at-once");
+    const tags = ["a", "b", "c", "d"];
+    const copies = await Promise.all(tags.map((t) => basewarm(["copy", `${registry().host}/lib/many:1`, `oci:${dir}:${t}`])));
+    for (const c of copies) expect(c.code, c.stderr).toBe(0);
+    const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8")) as { manifests: { annotations: Record<string, string> }[] };
+    expect(index.manifests.map((m) => m.annotations["org.opencontainers.image.ref.name"]).sort()).toEqual(tags);
+    for (const t of tags) expect(await skopeoDigest(`oci:${dir}:${t}`)).toBe(multi.digest);
+    expect(strayTempFiles(dir)).toEqual([]);
+    expect(existsSync(join(dir, ".basewarm-index.lock"))).toBe(false);
+  });
+
   it("skopeo's layout → registry: the pushed digest equals upstream's, and so does a layout → layout copy", async () => {
     await pushImage(registry().url, "lib/upstream", multi, "7");
     const dir = join(tempDir(), "from-skopeo");
