@@ -4,7 +4,11 @@
  * can put a fault-injecting proxy or an odd server in front of a real registry.
  */
 import type { Readable } from "node:stream";
-import { Agent, Pool, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+// Not the index: see undici-dispatchers.d.ts.
+import request from "undici/lib/api/api-request.js";
+import Agent from "undici/lib/dispatcher/agent.js";
+import Pool from "undici/lib/dispatcher/pool.js";
 import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUTS, type TimeoutsConfig } from "../config/schema.js";
 import { BasewarmError, type ErrorCode } from "../errors.js";
 import { silentLogger, type Logger } from "../log/index.js";
@@ -254,7 +258,7 @@ export class Transport {
     }
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.dispatcher.request({
+      res = await request.call(this.dispatcher, {
         origin: x.url.origin,
         path: x.url.pathname + x.url.search,
         method: x.method,

@@ -2,7 +2,6 @@ export { DEFAULT_LOCK_STALE_MS, type StateStore } from "./store.js";
 export { LOG_TAIL_MAX } from "./checks.js";
 export { openStateStore, type OpenStateOptions } from "./open.js";
 export { SqliteStateStore } from "./sqlite.js";
-export { PostgresStateStore } from "./postgres.js";
 export { parseStateSetting, type StateLocation, type PostgresLocation } from "./setting.js";
 export { shardName, shardsConflict } from "./locks.js";
 export type {

@@ -1,7 +1,6 @@
 /** Opens the state the `state:` setting names: a SQLite file or a PostgreSQL database. */
 import { readFile } from "node:fs/promises";
 import { BasewarmError } from "../errors.js";
-import { PostgresStateStore } from "./postgres.js";
 import { parseStateSetting, type PostgresLocation } from "./setting.js";
 import { SqliteStateStore } from "./sqlite.js";
 import type { StateStore } from "./store.js";
@@ -39,5 +38,7 @@ export async function openStateStore(setting: string, options: OpenStateOptions)
   const location = parseStateSetting(setting, options.baseDir);
   if (location.kind === "sqlite") return SqliteStateStore.open({ path: location.path, ...(options.now ? { now: options.now } : {}) });
   const password = await postgresPassword(location, options.env ?? {});
+  // Loaded only here: pg (and, through it, Node's own undici) would cost a SQLite run ~20 ms of start-up.
+  const { PostgresStateStore } = await import("./postgres.js");
   return PostgresStateStore.open({ location, ...(password === undefined ? {} : { password }), ...(options.now ? { now: options.now } : {}) });
 }
