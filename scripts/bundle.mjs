@@ -29,6 +29,20 @@ const { values } = parseArgs({
   strict: true,
 });
 
+/**
+ * zod's `z` namespace carries `z.locales`, the error messages of some forty languages (~360 KB of
+ * the bundle, parsed by every command). basewarm speaks English only, which zod loads by itself
+ * (locales/en.js), so the namespace of all of them is bundled as an empty one.
+ */
+const zodWithoutLocales = {
+  name: "zod-without-locales",
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /node_modules\/zod\/v4\/(classic|core)\/[^/]+$/.test(args.importer) ? { path: "zod-locales", namespace: "zod-without-locales" } : undefined);
+    b.onLoad({ filter: /.*/, namespace: "zod-without-locales" }, () => ({ contents: "export {};", loader: "js" }));
+  },
+};
+
 // Chunk names carry content hashes: clear the folder so no stale chunk lingers beside new ones.
 await rm(values.outdir, { recursive: true, force: true });
 const result = await build({
@@ -48,6 +62,7 @@ const result = await build({
   logLevel: "warning",
   // The bundled CommonJS dependencies (undici, pino, commander…) call require() for Node's
   // built-ins; an ESM file has no require of its own, so give it one.
+  plugins: [zodWithoutLocales],
   banner: { js: "import { createRequire as __basewarmCreateRequire } from 'node:module';\nconst require = __basewarmCreateRequire(import.meta.url);" },
 });
 if (values.metafile !== undefined) await writeFile(values.metafile, JSON.stringify(result.metafile));
