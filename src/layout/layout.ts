@@ -18,7 +18,7 @@ import { openProblem, readRegularFile } from "../files/index.js";
 import { MANIFEST_SIZE_LIMIT, MEDIA_TYPES, type Descriptor } from "../oci/index.js";
 import { digestAlgorithm, digestOf, isDigest } from "../reference/index.js";
 import { INDEX_LOCK_WAIT_MS, withIndexLock } from "./index-lock.js";
-import { sweepDeadTemps, tempPath } from "./leftovers.js";
+import { isTempName, sweepDeadTemps, tempPath } from "./leftovers.js";
 import { formatLayoutName } from "./name.js";
 
 export const REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name";
@@ -96,7 +96,8 @@ export class OciLayout {
    * a DIR holding anything else is refused, so basewarm never mixes blobs into someone's files.
    */
   static forWriting(dir: string, options: { lockWaitMs?: number } = {}): OciLayout {
-    const names = OciLayout.list(dir);
+    // Our temp files alone: another copy is creating the layout this very moment (its marker first).
+    const names = OciLayout.list(dir)?.filter((name) => !isTempName(name));
     if (names !== undefined && names.length > 0) {
       if (!names.includes(LAYOUT_FILE)) {
         throw new BasewarmError("LAYOUT_INVALID", `${dir} exists and is not an OCI image layout (it is not empty and has no oci-layout file); name a new or empty directory, or an existing layout`);
@@ -298,13 +299,16 @@ export class OciLayout {
    */
   private create(): Promise<void> {
     this.created ??= (async () => {
-      await mkdir(join(this.dir, "blobs"), { recursive: true });
+      await mkdir(this.dir, { recursive: true });
       await sweepDeadTemps(this.dir);
       const missing = async (name: string) => !(await stat(join(this.dir, name)).then(() => true, () => false));
       const initial = async (name: string, content: unknown) => {
         if (await missing(name)) await this.land(join(this.dir, name), [Buffer.from(JSON.stringify(content))], undefined, undefined, { clobber: false });
       };
+      // The marker first: another copy opening the directory meanwhile finds a layout, or nothing
+      // but temp files, never a directory it must refuse.
       await initial(LAYOUT_FILE, { imageLayoutVersion: LAYOUT_VERSION });
+      await mkdir(join(this.dir, "blobs"), { recursive: true });
       await initial(INDEX_FILE, { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [] });
     })();
     return this.created;

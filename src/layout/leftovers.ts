@@ -10,6 +10,11 @@ import { currentProcess, processGone } from "../process/index.js";
 
 const TEMP = /^\.basewarm-(.+)-(\d+)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
 
+/** Whether a directory entry is a basewarm writer's temp file (its own, or one a dead writer left). */
+export function isTempName(name: string): boolean {
+  return TEMP.test(name);
+}
+
 /** A fresh temp file name in `dir`, owned by this process. */
 export function tempPath(dir: string): string {
   const self = currentProcess();

@@ -161,6 +161,19 @@ describe("OCI layout on disk", () => {
       expect(names(dir)).toEqual(["v1", "after-crash", "waited"]);
     });
 
+    it("open a directory another writer is creating: one holding nothing but its temp file is not refused", async () => {
+      const dir = tempDir();
+      // The moment between another copy's first temp file and its oci-layout marker.
+      const creating = `.basewarm-${hostname()}-${process.pid}-0b9f9d3e-4a51-4c8e-9d0a-3f1e2d4c5b6a.tmp`;
+      writeFileSync(join(dir, creating), "{}");
+      await writeImage(OciLayout.forWriting(dir), image, "v1");
+      expect(names(dir)).toEqual(["v1"]);
+      // Anything else in a directory without a marker is still someone else's: refused.
+      const foreign = tempDir();
+      mkdirSync(join(foreign, "blobs"));
+      expect(codeOf(() => OciLayout.forWriting(foreign))).toBe("LAYOUT_INVALID");
+    });
+
     it("remove the temp files of writers that died, and keep a live writer's and another host's", async () => {
       const dir = tempDir();
       await writeImage(OciLayout.forWriting(dir), image, "v1");
