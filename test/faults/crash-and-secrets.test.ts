@@ -28,10 +28,12 @@ describe("SIGKILL during a run", () => {
     });
     const config = join(dir, "basewarm.yaml");
     const { child } = startBasewarm(["run", "--config", config]);
+    // Listened for at once: a run that finishes before the kill (the "after" case) must not hang the test.
+    const exited = new Promise((r) => child.once("exit", r));
     // Kill at a seed-dependent moment: before, during or after the copies.
     await new Promise((r) => setTimeout(r, 120 + seed * 90));
     child.kill("SIGKILL");
-    await new Promise((r) => child.once("exit", r));
+    await exited;
 
     const next = await basewarm(["run", "--config", config, "--json"]);
     expect(next.stderr).toBe("");
