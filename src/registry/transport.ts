@@ -19,6 +19,7 @@ import type { CredentialSource } from "./credentials.js";
 import { describeOciErrors, parseOciErrors } from "./oci-errors.js";
 import { DEFAULT_RETRY_POLICY, RetryLater, isTransientNetworkError, parseRetryAfter, withRetry, type RetryPolicy } from "./retry.js";
 import { PrioritySemaphore, type Priority } from "./semaphore.js";
+import { keepWebAssemblyAtBaseline } from "./wasm-tiering.js";
 
 /** The config's `timeouts` block (defaults in the config schema). */
 export type Timeouts = TimeoutsConfig;
@@ -176,6 +177,7 @@ export class Transport {
     this.signal = options.signal;
     this.perHost = options.perHostConcurrency ?? DEFAULT_CONCURRENCY.perRegistry;
     this.ownsDispatcher = options.dispatcher === undefined;
+    keepWebAssemblyAtBaseline(); // before the first connection compiles llhttp
     this.dispatcher = options.dispatcher ?? new Agent({
       connections: this.perHost + 2,
       keepAliveTimeout: 30_000,
