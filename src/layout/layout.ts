@@ -67,6 +67,13 @@ function describeNames(entries: LayoutEntry[]): string {
   return parts.length === 0 ? "none" : parts.join(", ");
 }
 
+/** How `land` writes a file: a look at each chunk, a last check before the name appears, and whether it may replace one. */
+interface LandOptions {
+  onChunk?: (chunk: Buffer) => void;
+  check?: () => void;
+  clobber?: boolean;
+}
+
 export class OciLayout {
   readonly dir: string;
   /** How messages name the layout. */
@@ -252,15 +259,18 @@ export class OciLayout {
     if (!Buffer.isBuffer(content)) content.on("error", () => undefined);
     await this.create();
     await mkdir(dirname(path), { recursive: true });
-    await this.land(path, Buffer.isBuffer(content) ? [content] : content, (chunk) => {
-      size += chunk.length;
-      if (size > blob.size) throw refuse(`more than the ${blob.size} bytes its descriptor declares`);
-      hash?.update(chunk);
-    }, () => {
-      if (size !== blob.size) throw refuse(`${size} bytes, its descriptor declares ${blob.size}`);
-      if (hash === undefined) return;
-      const actual = `${algorithm}:${hash.digest("hex")}`;
-      if (actual !== blob.digest) throw refuse(`the content hashes to ${actual}`);
+    await this.land(path, Buffer.isBuffer(content) ? [content] : content, {
+      onChunk: (chunk) => {
+        size += chunk.length;
+        if (size > blob.size) throw refuse(`more than the ${blob.size} bytes its descriptor declares`);
+        hash?.update(chunk);
+      },
+      check: () => {
+        if (size !== blob.size) throw refuse(`${size} bytes, its descriptor declares ${blob.size}`);
+        if (hash === undefined) return;
+        const actual = `${algorithm}:${hash.digest("hex")}`;
+        if (actual !== blob.digest) throw refuse(`the content hashes to ${actual}`);
+      },
     });
   }
 
@@ -303,7 +313,7 @@ export class OciLayout {
       await sweepDeadTemps(this.dir);
       const missing = async (name: string) => !(await stat(join(this.dir, name)).then(() => true, () => false));
       const initial = async (name: string, content: unknown) => {
-        if (await missing(name)) await this.land(join(this.dir, name), [Buffer.from(JSON.stringify(content))], undefined, undefined, { clobber: false });
+        if (await missing(name)) await this.land(join(this.dir, name), [Buffer.from(JSON.stringify(content))], { clobber: false });
       };
       // The marker first: another copy opening the directory meanwhile finds a layout, or nothing
       // but temp files, never a directory it must refuse.
@@ -319,7 +329,8 @@ export class OciLayout {
    * `path` (or, with `clobber: false`, link it there unless `path` exists). The temp file is
    * removed on any failure (an aborted stream included).
    */
-  private async land(path: string, chunks: Iterable<Buffer> | AsyncIterable<Buffer>, onChunk?: (chunk: Buffer) => void, check?: () => void, options: { clobber: boolean } = { clobber: true }): Promise<void> {
+  private async land(path: string, chunks: Iterable<Buffer> | AsyncIterable<Buffer>, options: LandOptions = {}): Promise<void> {
+    const { onChunk, check, clobber = true } = options;
     const temp = tempPath(this.dir);
     const handle = await open(temp, "wx", 0o644);
     let closed = false;
@@ -333,7 +344,7 @@ export class OciLayout {
       await handle.datasync();
       closed = true;
       await handle.close();
-      if (options.clobber) {
+      if (clobber) {
         await rename(temp, path);
       } else {
         await link(temp, path).catch((err: NodeJS.ErrnoException) => {
