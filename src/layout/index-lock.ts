@@ -13,7 +13,7 @@ import { readRegularFile } from "../files/index.js";
 import { currentProcess, processGone, type ProcessIdentity } from "../process/index.js";
 import { tempPath } from "./leftovers.js";
 
-export const INDEX_LOCK_FILE = ".basewarm-index.lock";
+const INDEX_LOCK_FILE = ".basewarm-index.lock";
 const POLL_MS = 20;
 /** A rewrite takes milliseconds: a holder this long is stuck, and the user is told which one. */
 export const INDEX_LOCK_WAIT_MS = 60_000;

@@ -21,15 +21,11 @@ export function tempPath(dir: string): string {
   return join(dir, `.basewarm-${self.hostname}-${self.pid}-${randomUUID()}.tmp`);
 }
 
-/** Remove the temp files of writers that are gone; a live writer's, or another host's, stay. Returns what was removed. */
-export async function sweepDeadTemps(dir: string): Promise<string[]> {
+/** Remove the temp files of writers that are gone; a live writer's, or another host's, stay. */
+export async function sweepDeadTemps(dir: string): Promise<void> {
   const self = currentProcess();
-  const removed: string[] = [];
   for (const name of await readdir(dir).catch(() => [])) {
     const match = TEMP.exec(name);
-    if (!match || !processGone({ hostname: match[1] ?? null, pid: Number(match[2]) }, self)) continue;
-    await rm(join(dir, name), { force: true });
-    removed.push(name);
+    if (match && processGone({ hostname: match[1] ?? null, pid: Number(match[2]) }, self)) await rm(join(dir, name), { force: true });
   }
-  return removed;
 }
