@@ -137,10 +137,9 @@ async function engineCopy(concurrency: Concurrency, source: RunningRegistry, tar
 
 /** The commit the engine was built from, and whether src/ had uncommitted changes. */
 async function engineVersion(): Promise<string> {
-  // scripts/bench-node24.sh runs the bench in a copy without .git and names the commit itself.
-  const given = process.env["BASEWARM_BENCH_ENGINE"];
-  if (given) return given;
-  const git = (args: string[]) => run("git", args, { cwd: dirname(fileURLToPath(import.meta.url)) }).then((r) => r.stdout.trim(), () => "");
+  // scripts/bench-node24.sh runs the bench in a copy without .git: it names the checkout to ask.
+  const checkout = process.env["BASEWARM_BENCH_CHECKOUT"] || dirname(fileURLToPath(import.meta.url));
+  const git = (args: string[]) => run("git", args, { cwd: checkout }).then((r) => r.stdout.trim(), () => "");
   const commit = await git(["rev-parse", "--short", "HEAD"]);
   if (!commit) return "unknown (not a git checkout)";
   const dirty = await git(["status", "--porcelain", "--", ":/src"]);

@@ -4,8 +4,6 @@
 #   ./scripts/bench-node24.sh [bench arguments, e.g. --quick]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The copy has no .git: the report names the checkout's commit instead.
-commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if [ -n "$(git status --porcelain -- src 2>/dev/null)" ]; then commit="$commit plus uncommitted changes in src/"; fi
-export BASEWARM_BENCH_ENGINE="src at $commit"
+# The copy has no .git: the report asks this checkout which commit it is.
+export BASEWARM_BENCH_CHECKOUT="$PWD"
 exec ./scripts/node24.sh bash -c 'npm run --silent build && node dist/bench/main.js "$@"' bench-node24 "$@"

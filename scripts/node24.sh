@@ -47,6 +47,4 @@ mkdir -p "$work/node_modules/better-sqlite3/build/Release"
 cp "$addon" "$work/node_modules/better-sqlite3/build/Release/better_sqlite3.node"
 
 cd "$work"
-status=0
-PATH="$cache/bin:$PATH" "$@" || status=$?
-exit "$status"
+PATH="$cache/bin:$PATH" "$@"
