@@ -3,6 +3,7 @@
  * redirects, per-host concurrency and timeouts. The undici dispatcher is a parameter so a test
  * can put a fault-injecting proxy or an odd server in front of a real registry.
  */
+import { setMaxListeners } from "node:events";
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 // Not the index: see undici-dispatchers.d.ts.
@@ -175,6 +176,10 @@ export class Transport {
       if (own) this.hostTimeouts.set(apiHost(host), withOverrides(this.timeouts, own));
     }
     this.signal = options.signal;
+    // Each request in flight and each retry wait listens on the stop signal until it settles, so
+    // a run with more than 10 at once made Node print a leak warning on every mirror. Their number
+    // follows the concurrency settings, and each removes its listener (a test pins that).
+    if (this.signal) setMaxListeners(0, this.signal);
     this.perHost = options.perHostConcurrency ?? DEFAULT_CONCURRENCY.perRegistry;
     this.ownsDispatcher = options.dispatcher === undefined;
     keepWebAssemblyAtBaseline(); // before the first connection compiles llhttp

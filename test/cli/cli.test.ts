@@ -138,6 +138,22 @@ describe("basewarm CLI", () => {
       db.close();
     });
 
+    it("mirror of many images at once prints nothing on stderr, cold or no-op (no Node warnings)", async () => {
+      // More requests in flight than Node's default of 10 listeners per stop signal.
+      const count = 24;
+      const images = await Promise.all(Array.from({ length: count }, async (_, i) => {
+        await pushImage(upstream().url, `quiet/img${i}`, makeImage({ seed: `cli-quiet-${i}`, layers: [makeLayer(`cli-quiet-${i}`, 1500)] }), "1");
+        return `  - ${upstream().host}/quiet/img${i}:1`;
+      }));
+      const dir = workspace({ "basewarm.yaml": [`target: { registry: "${mirror().host}", prefix: quiet }`, "state: state.db", "images:", ...images].join("\n") });
+      for (const wanted of ["copied", "unchanged"]) {
+        const run = await basewarm(["mirror", "--config", join(dir, "basewarm.yaml"), "--json"]);
+        expect(run.code, run.stderr).toBe(0);
+        expect((jsonOf(run) as { images: { status: string }[] }).images.map((i) => i.status)).toEqual(Array<string>(count).fill(wanted));
+        expect(run.stderr).toBe("");
+      }
+    });
+
     it("plan and rewrite show the catalog against the mirror", async () => {
       const image = makeImage({ seed: "cli-plan", layers: [makeLayer("cli-plan", 1000)] });
       await pushImage(upstream().url, "lib/base", image, "2");

@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { Readable } from "node:stream";
 import { Writable } from "node:stream";
 import { createServer } from "node:http";
@@ -139,6 +140,31 @@ describe.each(["none", "basic", "token"] as const)("registry client against a re
     if (!result.mounted) await client.blobUpload(target, otherDigest, other.length, other, { location: result.location });
     expect(await client.blobHead(target, otherDigest)).toBe(1000);
     await client.close();
+  });
+
+  it("lets many requests share one stop signal without a Node warning, and each releases its listener", async () => {
+    const repo = { registry: registry().host, repository: "listeners/many" };
+    const blob = seededBytes("listeners", 2000);
+    const stop = new AbortController();
+    const credentials = credentialsFor(registry());
+    // 16 requests in flight: more than Node's default of 10 listeners (a run reaches that with two registries).
+    const client = new RegistryClient({ signal: stop.signal, perHostConcurrency: 16, ...(credentials ? { credentials } : {}) });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    try {
+      await client.blobUpload(repo, digestOf(blob), blob.length, blob);
+      const heads = await Promise.all(Array.from({ length: 24 }, () => client.blobHead(repo, digestOf(blob))));
+      expect(heads.every((h) => h !== undefined)).toBe(true);
+      const bodies = await Promise.all(Array.from({ length: 12 }, () => streamToBuffer(client.blobRead(repo, digestOf(blob), { size: blob.length }))));
+      expect(bodies.every((b) => b.equals(blob))).toBe(true);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(getEventListeners(stop.signal, "abort")).toHaveLength(0);
+      expect(warnings).not.toContain("MaxListenersExceededWarning");
+    } finally {
+      process.off("warning", onWarning);
+      await client.close();
+    }
   });
 
   it("lists tags", async () => {
