@@ -6,6 +6,9 @@ import { expect } from "vitest";
 
 export const CLI = resolve("dist/src/cli/main.js");
 
+/** How Node prints a process warning: `(node:1234) MaxListenersExceededWarning: …`. */
+export const NODE_WARNING = /\(node:\d+\) \[?\w*(Warning|DEP\d+)\]?[^\n]*/;
+
 export interface CliRun {
   code: number | null;
   stdout: string;
@@ -28,7 +31,11 @@ export function basewarm(args: string[], options: { env?: Record<string, string>
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
+      // A Node warning (a leaked listener, a deprecation) is noise a user must never see: every
+      // command run by the tests fails on one.
+      const warning = NODE_WARNING.exec(stderr);
+      if (warning) reject(new Error(`basewarm ${args.join(" ")} printed a Node warning: ${warning[0]}`));
+      else resolvePromise({ code, stdout, stderr });
     });
   });
 }
