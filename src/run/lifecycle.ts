@@ -50,7 +50,7 @@ export async function withRunLock<T>(state: StateStore, options: LockedOptions, 
   const lock = await state.acquireLock(options.shard ? { shard: options.shard } : {});
   if (!lock) {
     const what = options.shard ? `shard ${shardName(options.shard)} (or an overlapping full run or shard)` : "the lock";
-    throw new BasewarmError("LOCKED", `another warm run holds ${what} in ${options.stateLabel}; wait for it to finish (a lock left by a dead process is taken over automatically)`);
+    throw new BasewarmError("LOCKED", `another run or mirror holds ${what} in ${options.stateLabel}; wait for it to finish (a lock left by a dead process is taken over automatically)`);
   }
   const lost = new AbortController();
   const heartbeat = setInterval(() => {

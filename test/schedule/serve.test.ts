@@ -20,7 +20,7 @@ function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
 }
 
 /** Rows in a table of a state file that another process is writing; 0 while it does not exist yet. */
-function rowCount(path: string, table: "images" | "lock"): number {
+function rowCount(path: string, table: "images" | "lock" | "runs"): number {
   try {
     const db = new Database(path, { readonly: true });
     const n = (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
@@ -145,7 +145,7 @@ describe("basewarm serve (a real process)", () => {
     expect(report.builds.map((b) => b.outcome)).toEqual(["built"]);
   });
 
-  it("refuses a second run while one holds the lock", async () => {
+  it("refuses a second run, and a mirror, while one holds the lock", async () => {
     await pushImage(upstream().url, "lib/busybox", makeBusyboxImage({ seed: "serve-lock" }), "2");
     const dir = workspace({
       "slow/Dockerfile": `FROM ${upstream().host}/lib/busybox:2\nRUN sleep 30\n`,
@@ -155,9 +155,19 @@ describe("basewarm serve (a real process)", () => {
     await waitFor(() => rowCount(join(dir, "state.db"), "lock") > 0, 20_000);
     const second = await basewarm(["run", "--config", join(dir, "basewarm.yaml")]);
     expect(second.code).toBe(3); // EXIT.locked: a held lock is not a failed run
-    expect(second.stderr.trim()).toMatch(/^basewarm: another warm run holds the lock in .*state\.db; wait for it to finish/);
+    expect(second.stderr.trim()).toMatch(/^basewarm: another run or mirror holds the lock in .*state\.db; wait for it to finish/);
+    // mirror writes the same records: it waits its turn too, and records no run of its own.
+    const runsBefore = rowCount(join(dir, "state.db"), "runs");
+    const mirroring = await basewarm(["mirror", "--config", join(dir, "basewarm.yaml"), "--json"]);
+    expect(mirroring.code).toBe(3);
+    expect(mirroring.stderr.trim()).toMatch(/^basewarm: another run or mirror holds the lock in .*state\.db; wait for it to finish/);
+    expect(rowCount(join(dir, "state.db"), "runs")).toBe(runsBefore);
     child.kill("SIGTERM");
     // Stopped before its work was done: the one-shot run exits 1.
     expect(await new Promise((r) => child.once("exit", r))).toBe(1);
+    // The lock is free again: the same mirror now runs.
+    const after = await basewarm(["mirror", "--config", join(dir, "basewarm.yaml"), "--json"]);
+    expect(after.code, after.stderr).toBe(0);
+    expect(rowCount(join(dir, "state.db"), "lock")).toBe(0);
   });
 });

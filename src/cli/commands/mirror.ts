@@ -10,9 +10,9 @@ export function registerMirror(program: Command, ctx: CliContext): void {
     .option("--force", "re-copy even when the mirror already has the digest")
     .option("--json", "print the report as JSON")
     .action(async (refs: string[], opts: { config: string; force?: boolean; json?: boolean }) => {
-      const [{ loadConfig }, { parseReference }, { mirrorRun }, { catalogOf }, runtime, { progressReporter }, { formatMirrorReport }, { onStopSignals }] = await Promise.all([
+      const [{ loadConfig }, { parseReference }, { mirrorRun }, { catalogOf }, { withRunLock }, runtime, { progressReporter }, { formatMirrorReport }, { onStopSignals }] = await Promise.all([
         import("../../config/index.js"), import("../../reference/index.js"), import("../../run/mirror.js"), import("../../run/catalog.js"),
-        import("../runtime.js"), import("../progress.js"), import("../format.js"), import("../signals.js"),
+        import("../../run/lifecycle.js"), import("../runtime.js"), import("../progress.js"), import("../format.js"), import("../signals.js"),
       ]);
       const loaded = loadConfig(opts.config, { env: ctx.env });
       const { config } = loaded;
@@ -24,26 +24,33 @@ export function registerMirror(program: Command, ctx: CliContext): void {
       const logger = await ctx.logger(config.log.level, { human: !opts.json });
       const state = await runtime.openState(loaded, ctx.env);
       const stop = new AbortController();
-      const client = runtime.clientFor(loaded, ctx.env, logger, [], stop.signal);
-      const progress = progressReporter(process.stderr, items.length, !opts.json);
       const unsubscribe = onStopSignals(() => stop.abort());
       try {
-        const { report, failed } = await mirrorRun({
-          client, config, items, state, logger, signal: stop.signal, onProgress: progress.onProgress,
-          problems: problems.map((p) => p.message),
-          ...(opts.force ? { force: true } : {}),
+        // The whole lock, as a run without --shard takes it: a mirror writes the same records a
+        // run reads, and two copies of one image at once only race each other.
+        await withRunLock(state, { stateLabel: runtime.stateLabel(loaded), logger, signal: stop.signal }, async (signal) => {
+          const client = runtime.clientFor(loaded, ctx.env, logger, [], signal);
+          const progress = progressReporter(process.stderr, items.length, !opts.json);
+          try {
+            const { report, failed } = await mirrorRun({
+              client, config, items, state, logger, signal, onProgress: progress.onProgress,
+              problems: problems.map((p) => p.message),
+              ...(opts.force ? { force: true } : {}),
+            });
+            progress.done();
+            if (opts.json) {
+              ctx.io.stdout(JSON.stringify({ images: report.images, summary: report.summary, problems }, null, 2) + "\n");
+            } else {
+              for (const problem of problems) ctx.io.stderr(`basewarm: ${problem.message}\n`);
+              ctx.io.stdout(formatMirrorReport(report));
+            }
+            ctx.setExit(failed ? 1 : 0);
+          } finally {
+            await client.close();
+          }
         });
-        progress.done();
-        if (opts.json) {
-          ctx.io.stdout(JSON.stringify({ images: report.images, summary: report.summary, problems }, null, 2) + "\n");
-        } else {
-          for (const problem of problems) ctx.io.stderr(`basewarm: ${problem.message}\n`);
-          ctx.io.stdout(formatMirrorReport(report));
-        }
-        ctx.setExit(failed ? 1 : 0);
       } finally {
         unsubscribe();
-        await client.close();
         await state.close();
       }
     });
