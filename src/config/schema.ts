@@ -103,7 +103,7 @@ export const configSchema = z.strictObject({
     registry: registryHost,
     prefix: repositoryPath.default("mirror"),
     cachePrefix: repositoryPath.default("cache"),
-  }),
+  }, { error: (issue) => (issue.input === undefined ? "missing: name the registry to mirror into, e.g. target: { registry: registry.example.com }" : undefined) }),
   registries: z.record(z.string(), registryEntry).default({}),
   timeouts: timeoutsSchema,
   /** Path of a Docker config.json for credentials (`auths`, `credsStore`, `credHelpers`). */
@@ -138,7 +138,8 @@ export const configSchema = z.strictObject({
     driver: z.enum(["buildah", "buildctl", "buildx", "none"]).default("none"),
     addr: z.string().min(1).optional(),
     executable: z.string().min(1).optional(),
-    timeoutSeconds: z.number().int().min(1).default(3600),
+    // Capped well below Node's timer limit (about 24.8 days), past which a timer fires at once.
+    timeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(3600),
     /**
      * Network mode of RUN steps in admin and probe builds. BuildKit keys a RUN step's cache on it,
      * so tenant builds must use the same mode to hit the cache; `host` also works on builders
@@ -157,7 +158,7 @@ export const configSchema = z.strictObject({
   schedule: z.strictObject({
     cron: z.string().refine((c) => cronIsValid(c), "not a valid cron expression (five or six fields, e.g. \"0 */6 * * *\")"),
     /** Random delay before each scheduled run, so many instances do not hit a registry at once. */
-    jitterSeconds: z.number().int().min(0).default(0),
+    jitterSeconds: z.number().int().min(0).max(24 * 3600).default(0),
     timezone: z.string().optional(),
   }).optional(),
   /** The CLI logs warnings by default; `serve` always logs at least info (health lines). */

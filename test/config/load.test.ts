@@ -38,7 +38,11 @@ describe("config", () => {
     ["a bad image reference", `${minimal}images:\n  - "Alpine:3"\n`, /:4: images\[0\]: "Alpine:3": repository name must be lowercase; want an image reference/],
     ["a bad mirror prefix", "target:\n  registry: 127.0.0.1:5000\n  prefix: Team/Mirror\n", /:3: target\.prefix: "Team\/Mirror": repository name must be lowercase/],
     ["a bad registry host", "target:\n  registry: 'http://x'\n", /:2: target\.registry: want a registry host/],
-    ["a missing target", "state: x.db\n", /target: /],
+    ["a missing target", "state: x.db\n", /target: missing: name the registry to mirror into/],
+    ["a target that is not a block", "target: 127.0.0.1:5000\n", /:1: target: .*object/i],
+    // Past Node's timer limit a timeout fires at once: every build would fail in 0 s.
+    ["a build timeout over a week", `${minimal}build:\n  timeoutSeconds: 3000000\n`, /:4: build\.timeoutSeconds: .*604800/],
+    ["a schedule jitter over a day", `${minimal}schedule:\n  cron: "0 * * * *"\n  jitterSeconds: 10000000000\n`, /:5: schedule\.jitterSeconds: .*86400/],
     ["invalid YAML", "target: [\n", /basewarm\.yaml:\d+: invalid YAML/],
     ["an empty file", "", /empty/],
     ["a username without password", `${minimal}registries:\n  docker.io:\n    username: me\n`, /registries\.docker\.io: give both username and a password/],
