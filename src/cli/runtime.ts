@@ -3,10 +3,12 @@
  * the logger from the validated config and the environment the CLI was given. Nothing below the
  * CLI reads environment variables or files on its own.
  */
+import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { setUpBuilder, type BuilderSetup } from "../builder/index.js";
 import { defaultSettings, resolvePath, type LoadedConfig } from "../config/index.js";
+import { BasewarmError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { RegistryClient, chainCredentials, configCredentials, dockerConfigCredentials, isLoopbackHost, spawnHelperRunner, type CredentialSource } from "../registry/index.js";
 import { openStateStore, parseStateSetting, type StateStore } from "../state/index.js";
@@ -64,6 +66,18 @@ export function stateFile(loaded: LoadedConfig): string | undefined {
 /** The state the config names; a PostgreSQL password comes from PGPASSWORD or PGPASSWORD_FILE in `env`. */
 export function openState(loaded: LoadedConfig, env: Env): Promise<StateStore> {
   return openStateStore(loaded.config.state, { baseDir: loaded.dir, env });
+}
+
+/**
+ * The state for a command that only reads it (status, history): a SQLite file that does not exist
+ * is refused rather than created, so a mistyped `state:` does not pass for "no runs yet".
+ */
+export function openRecordedState(loaded: LoadedConfig, env: Env): Promise<StateStore> {
+  const file = stateFile(loaded);
+  if (file !== undefined && !existsSync(file)) {
+    throw new BasewarmError("FILE_NOT_FOUND", `state file ${file} does not exist: no run or mirror has recorded anything there yet; check state: in ${loaded.path}`);
+  }
+  return openState(loaded, env);
 }
 
 /** Registries builders must reach over plain HTTP: loopback hosts and those configured insecure. */

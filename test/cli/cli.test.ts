@@ -38,10 +38,18 @@ describe("basewarm CLI", () => {
     [["serve", "--config", "/nonexistent.yaml", "--once", "--shard", "x"], /--shard "x": want INDEX\/COUNT/],
     [["refs", "/dev/zero"], /Dockerfile \/dev\/zero is not a regular file/],
     [["run", "--config", "/dev/zero"], /config file \/dev\/zero is not a regular file/],
+    // Arguments first, before the config is read.
+    [["status", "--config", "/nonexistent.yaml", "--max-age", "7h"], /--max-age 7h only counts with --check; add --check/],
+    [["status", "--config", "/nonexistent.yaml", "--stale-hours", "1e30"], /--stale-hours "1e30": want a positive number of hours, at most 87600/],
+    // A read-only command never creates the state it was pointed at.
+    [["status", "--config", "NOSTATE"], /state file .*never\.db does not exist: no run or mirror has recorded anything there yet; check state: in .*nostate\.yaml/],
+    [["history", "--config", "NOSTATE"], /state file .*never\.db does not exist/],
   ])("rejects bad input with one clear line: %j", async (args, pattern) => {
-    const dir = workspace({ BADFILE: "FROM alpine\nFROM Ubuntu:22.04\n", "basewarm.yaml": "target: { registry: 127.0.0.1:5000 }\nconcurrency: { blobs: lots }\n", Dockerfile: "FROM alpine\n" });
-    const resolved = args.map((a) => (a === "BADFILE" ? join(dir, "BADFILE") : a === "BADCONFIG" ? join(dir, "basewarm.yaml") : a === "Dockerfile" ? join(dir, "Dockerfile") : a));
+    const dir = workspace({ BADFILE: "FROM alpine\nFROM Ubuntu:22.04\n", "basewarm.yaml": "target: { registry: 127.0.0.1:5000 }\nconcurrency: { blobs: lots }\n", Dockerfile: "FROM alpine\n", "nostate.yaml": "target: { registry: 127.0.0.1:5000 }\nstate: never.db\n" });
+    const files: Record<string, string> = { BADFILE: "BADFILE", BADCONFIG: "basewarm.yaml", Dockerfile: "Dockerfile", NOSTATE: "nostate.yaml" };
+    const resolved = args.map((a) => (files[a] === undefined ? a : join(dir, files[a])));
     expectOneLineError(await basewarm(resolved), pattern);
+    expect(existsSync(join(dir, "never.db"))).toBe(false);
   });
 
   it("rejects an unknown command or option as usage errors", async () => {

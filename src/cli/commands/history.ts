@@ -9,10 +9,10 @@ export function registerHistory(program: Command, ctx: CliContext): void {
     .requiredOption("--config <file>", "basewarm config file (required)")
     .option("--json", "print JSON")
     .action(async (ref: string | undefined, opts: { config: string; json?: boolean }) => {
-      const [{ loadConfig }, { parseReference }, { openState }] = await Promise.all([import("../../config/index.js"), import("../../reference/index.js"), import("../runtime.js")]);
+      const [{ loadConfig }, { parseReference }, { openRecordedState }] = await Promise.all([import("../../config/index.js"), import("../../reference/index.js"), import("../runtime.js")]);
       const normalized = ref === undefined ? undefined : parseReference(ref).toString();
       const loaded = loadConfig(opts.config, { env: ctx.env });
-      const state = await openState(loaded, ctx.env);
+      const state = await openRecordedState(loaded, ctx.env);
       try {
         const rows = await state.history(normalized);
         if (opts.json) {

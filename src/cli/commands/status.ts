@@ -3,10 +3,12 @@ import { BasewarmError } from "../../errors.js";
 import { parseDuration } from "../args.js";
 import type { CliContext } from "../context.js";
 
+const MAX_STALE_HOURS = 10 * 365 * 24;
+
 export function registerStatus(program: Command, ctx: CliContext): void {
   program
     .command("status")
-    .description("the last runs, what failed, and which references were not resolved recently")
+    .description("the last runs, what failed, and which references were not resolved recently; exits 1 when a shard's last run failed or was partial")
     .requiredOption("--config <file>", "basewarm config file (required)")
     .option("--stale-hours <n>", "a reference is stale when not resolved for this long", "24")
     .option("--json", "print JSON")
@@ -14,11 +16,13 @@ export function registerStatus(program: Command, ctx: CliContext): void {
     .option("--max-age <duration>", "with --check: also when a shard's last run started longer ago than this (e.g. 7h)")
     .action(async (opts: { config: string; staleHours: string; json?: boolean; check?: boolean; maxAge?: string }) => {
       const hours = Number(opts.staleHours);
-      if (!Number.isFinite(hours) || hours <= 0) throw new BasewarmError("USAGE", `--stale-hours ${JSON.stringify(opts.staleHours)}: want a positive number`);
+      // Ten years: beyond that the date it names is not a date.
+      if (!Number.isFinite(hours) || hours <= 0 || hours > MAX_STALE_HOURS) throw new BasewarmError("USAGE", `--stale-hours ${JSON.stringify(opts.staleHours)}: want a positive number of hours, at most ${MAX_STALE_HOURS}`);
+      if (opts.maxAge !== undefined && !opts.check) throw new BasewarmError("USAGE", `--max-age ${opts.maxAge} only counts with --check; add --check`);
       const maxAgeMs = opts.maxAge === undefined ? undefined : parseDuration("--max-age", opts.maxAge);
-      const [{ loadConfig }, { openState }, { stateStatus, healthProblems }, { shardName }] = await Promise.all([import("../../config/index.js"), import("../runtime.js"), import("../../run/status.js"), import("../../state/index.js")]);
+      const [{ loadConfig }, { openRecordedState }, { stateStatus, healthProblems }, { shardName }] = await Promise.all([import("../../config/index.js"), import("../runtime.js"), import("../../run/status.js"), import("../../state/index.js")]);
       const loaded = loadConfig(opts.config, { env: ctx.env });
-      const state = await openState(loaded, ctx.env);
+      const state = await openRecordedState(loaded, ctx.env);
       try {
         const status = await stateStatus(state, { staleBefore: new Date(Date.now() - hours * 3600_000) });
         const problems = healthProblems(status, new Date(), maxAgeMs);
