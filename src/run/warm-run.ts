@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import type { Builder } from "../builder/index.js";
 import { loadCatalog, type Catalog, type CatalogProblem, type CatalogSource } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
-import { errorMessage } from "../errors.js";
+import { errorMessage, isBasewarmError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import type { RegistryClient } from "../registry/index.js";
 import type { RunTrigger, StateStore } from "../state/index.js";
@@ -79,8 +79,9 @@ export async function warmRun(options: WarmRunOptions): Promise<RunReport> {
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     let mirror = await mirrorStep(items);
-    // Images the mirrored bases' ONBUILD triggers pull join the catalog and are mirrored now.
-    const onbuild = await followOnbuild(client, config, catalog, mirror, logger);
+    // Images the mirrored bases' ONBUILD triggers pull join the catalog and are mirrored now. A
+    // stopped run reads no triggers: every read would fail as aborted and pass for a problem.
+    const onbuild = options.signal?.aborted ? [] : await followOnbuild(client, config, catalog, mirror, logger);
     if (onbuild.length > 0 && !options.signal?.aborted) mirror = mergeMirrorReports(mirror, await mirrorStep(onbuild));
     const builds: BuildReport[] = [];
     if (builder.driver !== "none") {
@@ -126,7 +127,9 @@ async function followOnbuild(client: RegistryClient, config: Config, catalog: Ca
     try {
       found = await onbuildFindings(client, result.source, mirrorReference(need.reference, config.target).pinned(result.digest));
     } catch (err) {
-      catalog.problems.push({ origin: `ONBUILD of ${result.source}`, code: "MANIFEST_INVALID", message: `ONBUILD of ${result.source}: cannot read its triggers from the mirror: ${errorMessage(err)}` });
+      // Stopped while reading: the run is abandoned, and this is no problem of the image.
+      if (isBasewarmError(err, "ABORTED")) break;
+      catalog.problems.push({ origin: `ONBUILD of ${result.source}`, code: isBasewarmError(err) ? err.code : "MANIFEST_INVALID", message: `ONBUILD of ${result.source}: cannot read its triggers from the mirror: ${errorMessage(err)}` });
       continue;
     }
     for (const problem of found.problems) {

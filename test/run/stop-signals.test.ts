@@ -18,13 +18,15 @@ describe("SIGTERM during a run's mirror step", () => {
 
   async function stalledRun(prefix: string) {
     await pushImage(upstream().url, `stop/${prefix}`, makeImage({ seed: `stop-${prefix}`, layers: [makeLayer(`stop-${prefix}`, 300_000)] }), "1");
+    // Beside the stalled image, one that arrives: the stopped run must not report reading its ONBUILD triggers as a problem.
+    await pushImage(upstream().url, `stop/${prefix}-fast`, makeImage({ seed: `stop-${prefix}-fast`, layers: [makeLayer(`stop-${prefix}-fast`, 1000)] }), "1");
     const proxy = await startProxy(upstream(), [{ method: "GET", path: BLOB_GET, fault: { kind: "stall-body", afterBytes: 1000, ms: 600_000 }, times: Infinity }]);
     const temp = mkdtempSync(join(tmpdir(), "basewarm-stop-tmp-"));
     const dir = workspace({
       "basewarm.yaml": [
         `target: { registry: "${mirror().host}", prefix: ${prefix} }`,
         "state: state.db",
-        `images: ["${proxy.host}/stop/${prefix}:1"]`,
+        `images: ["${proxy.host}/stop/${prefix}:1", "${upstream().host}/stop/${prefix}-fast:1"]`,
         // Credentials make the run write a temporary auth file for the builder: it must not stay behind.
         'registries: { "builder-only.example:5000": { username: bot, password: "Stop-Secret-77" } }',
         "build: { driver: buildah }",
@@ -34,6 +36,10 @@ describe("SIGTERM during a run's mirror step", () => {
     const deadline = Date.now() + 30_000;
     while ((proxy.injected["stall-body"] ?? 0) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(proxy.injected["stall-body"], started.output()).toBeGreaterThan(0);
+    const fast = `${mirror().url}/v2/${prefix}/${upstream().host.replace(":", "-")}/stop/${prefix}-fast/manifests/1`;
+    const arrived = async () => (await fetch(fast, { method: "HEAD", headers: { accept: "application/vnd.oci.image.manifest.v1+json" } })).status === 200;
+    while (Date.now() < deadline && !(await arrived())) await new Promise((r) => setTimeout(r, 50));
+    expect(await arrived(), started.output()).toBe(true);
     expect(readdirSync(temp).filter((f) => f.startsWith("basewarm-auth-"))).toHaveLength(1);
     return { ...started, temp, dir };
   }
@@ -53,6 +59,7 @@ describe("SIGTERM during a run's mirror step", () => {
     // The work was not done: a one-shot run says so with its exit code.
     expect(code, output()).toBe(1);
     expect(output()).toMatch(/abandoned/);
+    expect(output()).not.toMatch(/ONBUILD|problem/i);
     expect(readdirSync(temp).filter((f) => f.startsWith("basewarm-auth-"))).toEqual([]);
     const db = new Database(join(dir, "state.db"), { readonly: true });
     expect((db.prepare("SELECT outcome FROM runs ORDER BY id DESC LIMIT 1").get() as { outcome: string }).outcome).toBe("abandoned");
