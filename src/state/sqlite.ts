@@ -9,7 +9,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { statSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { BasewarmError } from "../errors.js";
 import { checkBlobLocations, checkBuild, checkFinish, checkImage, checkLockOptions, checkTrigger, clockNow, count, LOG_TAIL_MAX, text, validDate } from "./checks.js";
@@ -54,6 +54,10 @@ function directoryProblem(dir: string): string | undefined {
   }
 }
 
+function isDirectory(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
 export class SqliteStateStore implements StateStore {
   readonly path: string;
   readonly label: string;
@@ -75,8 +79,9 @@ export class SqliteStateStore implements StateStore {
   /** Open (creating and migrating when needed) the state file. The directory must already exist. */
   static open(options: StateOptions): SqliteStateStore {
     const { path } = options;
-    const problem = directoryProblem(dirname(path));
-    if (problem !== undefined) throw new BasewarmError("STATE_ERROR", problem);
+    // Where the file should be is the config's doing: a user error (exit 2), not a failed run.
+    const problem = directoryProblem(dirname(path)) ?? (isDirectory(path) ? `state file ${path} is a directory; point state: at a file, e.g. ${join(path, "basewarm.db")}` : undefined);
+    if (problem !== undefined) throw new BasewarmError("CONFIG_INVALID", problem);
     const label = `state file ${path}`;
     let db: Database.Database;
     try {

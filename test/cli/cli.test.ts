@@ -44,9 +44,11 @@ describe("basewarm CLI", () => {
     // A read-only command never creates the state it was pointed at.
     [["status", "--config", "NOSTATE"], /state file .*never\.db does not exist: no run or mirror has recorded anything there yet; check state: in .*nostate\.yaml/],
     [["history", "--config", "NOSTATE"], /state file .*never\.db does not exist/],
+    [["mirror", "--config", "DIRSTATE"], /state file .*\/sub is a directory; point state: at a file, e\.g\. .*\/sub\/basewarm\.db/],
+    [["mirror", "--config", "NODIRSTATE"], /state directory .*\/absent does not exist; create it or point state: at a file in an existing directory/],
   ])("rejects bad input with one clear line: %j", async (args, pattern) => {
-    const dir = workspace({ BADFILE: "FROM alpine\nFROM Ubuntu:22.04\n", "basewarm.yaml": "target: { registry: 127.0.0.1:5000 }\nconcurrency: { blobs: lots }\n", Dockerfile: "FROM alpine\n", "nostate.yaml": "target: { registry: 127.0.0.1:5000 }\nstate: never.db\n" });
-    const files: Record<string, string> = { BADFILE: "BADFILE", BADCONFIG: "basewarm.yaml", Dockerfile: "Dockerfile", NOSTATE: "nostate.yaml" };
+    const dir = workspace({ BADFILE: "FROM alpine\nFROM Ubuntu:22.04\n", "basewarm.yaml": "target: { registry: 127.0.0.1:5000 }\nconcurrency: { blobs: lots }\n", Dockerfile: "FROM alpine\n", "nostate.yaml": "target: { registry: 127.0.0.1:5000 }\nstate: never.db\n", "dirstate.yaml": "target: { registry: 127.0.0.1:5000 }\nstate: sub\n", "sub/.keep": "", "nodirstate.yaml": "target: { registry: 127.0.0.1:5000 }\nstate: absent/x.db\n" });
+    const files: Record<string, string> = { BADFILE: "BADFILE", BADCONFIG: "basewarm.yaml", Dockerfile: "Dockerfile", NOSTATE: "nostate.yaml", DIRSTATE: "dirstate.yaml", NODIRSTATE: "nodirstate.yaml" };
     const resolved = args.map((a) => (files[a] === undefined ? a : join(dir, files[a])));
     expectOneLineError(await basewarm(resolved), pattern);
     expect(existsSync(join(dir, "never.db"))).toBe(false);

@@ -6,7 +6,19 @@ import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { SqliteStateStore as StateStore } from "../../src/state/index.js";
 import { MIGRATIONS, applyMigrations } from "../../src/state/migrations.js";
+import { isBasewarmError } from "../../src/errors.js";
 import { bundleForChildren, stateErrorOf, tempStatePath } from "./helpers.js";
+
+/** Where the state file should be is the config's doing: CONFIG_INVALID, exit 2. */
+function configErrorOf(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (err) {
+    if (!isBasewarmError(err, "CONFIG_INVALID")) throw new Error(`expected a CONFIG_INVALID, got ${String(err)}`);
+    return err;
+  }
+  throw new Error("expected a CONFIG_INVALID, got no error");
+}
 
 function userVersion(path: string): number {
   const db = new Database(path, { readonly: true });
@@ -116,7 +128,7 @@ describe("state migrations", () => {
 
   it("refuses a missing directory instead of creating it", async () => {
     const dir = join(mkdtempSync(join(tmpdir(), "basewarm-state-")), "missing");
-    const err = await stateErrorOf(() => StateStore.open({ path: join(dir, "state.db") }));
+    const err = configErrorOf(() => StateStore.open({ path: join(dir, "state.db") }));
     expect(err.message).toBe(`state directory ${dir} does not exist; create it or point state: at a file in an existing directory`);
   });
 
@@ -139,7 +151,7 @@ describe("state migrations", () => {
       const [program, ...args] = process.getuid?.() === 0 ? ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", ...node] : node;
       const child = spawnSync(program!, args, { encoding: "utf8" });
       expect(child.stdout.trim()).toBe(
-        `STATE_ERROR state directory ${dir} cannot be reached: permission denied (EACCES); let this user search and write it, or point state: elsewhere`,
+        `CONFIG_INVALID state directory ${dir} cannot be reached: permission denied (EACCES); let this user search and write it, or point state: elsewhere`,
       );
     } finally {
       chmodSync(parent, 0o700);
@@ -150,14 +162,14 @@ describe("state migrations", () => {
   it("refuses a directory that is a file", async () => {
     const parent = mkdtempSync(join(tmpdir(), "basewarm-state-"));
     writeFileSync(join(parent, "plain"), "x");
-    const err = await stateErrorOf(() => StateStore.open({ path: join(parent, "plain", "state.db") }));
+    const err = configErrorOf(() => StateStore.open({ path: join(parent, "plain", "state.db") }));
     expect(err.message).toMatch(/^state directory .*plain does not exist/);
   });
 
   it("refuses a path that is a directory, naming it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "basewarm-state-"));
-    const err = await stateErrorOf(() => StateStore.open({ path: dir }));
-    expect(err.message).toMatch(new RegExp(`^state file ${dir}: cannot open it: .*; check that the file and its directory exist and are writable`));
+    const err = configErrorOf(() => StateStore.open({ path: dir }));
+    expect(err.message).toBe(`state file ${dir} is a directory; point state: at a file, e.g. ${join(dir, "basewarm.db")}`);
     expect(err.message).not.toContain("\n");
   });
 
