@@ -21,7 +21,12 @@ export interface RewriteRequest {
   client?: RegistryClient;
 }
 
-export async function rewriteForMirror(request: RewriteRequest): Promise<RewriteResult> {
+export interface MirrorRewrite extends RewriteResult {
+  /** Images rewritten to the mirror although neither the mirror (when asked) nor the state knows them there. */
+  unknown: ImageUse[];
+}
+
+export async function rewriteForMirror(request: RewriteRequest): Promise<MirrorRewrite> {
   const { config } = request;
   const uses = extractImages(request.content, request.options);
   // A filtered copy of an index is a new index with a digest of its own.
@@ -31,7 +36,8 @@ export async function rewriteForMirror(request: RewriteRequest): Promise<Rewrite
     const digest = await mirrorDigest(use, request, filtered);
     if (digest !== undefined) digests.set(use.normalized, digest);
   }
-  return rewriteToMirror(request.content, config.target, (use) => digests.get(use.normalized), request.options);
+  const result = rewriteToMirror(request.content, config.target, (use) => digests.get(use.normalized), request.options);
+  return { ...result, unknown: result.rewritten.filter((use) => !digests.has(use.normalized)) };
 }
 
 async function mirrorDigest(use: ImageUse, request: RewriteRequest, filtered: boolean): Promise<string | undefined> {

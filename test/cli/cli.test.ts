@@ -172,9 +172,15 @@ describe("basewarm CLI", () => {
         "basewarm.yaml": `target: { registry: "${mirror().host}", prefix: p }\nstate: s.db\ncatalog:\n  - dockerfile: app/Dockerfile\n`,
       });
       const config = join(dir, "basewarm.yaml");
-      // Previewing creates no state file.
-      expect((await basewarm(["rewrite", join(dir, "app/Dockerfile"), "--config", config])).code).toBe(0);
+      // Previewing creates no state file, and says what the mirror is not known to hold.
+      const preview = await basewarm(["rewrite", join(dir, "app/Dockerfile"), "--config", config]);
+      expect(preview.code).toBe(0);
+      expect(preview.stderr).toBe(`basewarm: ${join(dir, "app/Dockerfile")}:1: ${upstream().host}/lib/base:2: the state has no record of mirroring it (--resolve asks the mirror); mirror it first: basewarm mirror --config ${config} ${upstream().host}/lib/base:2\n`);
       expect(existsSync(join(dir, "s.db"))).toBe(false);
+      // Asked, the mirror lacks it: the rewritten file would not build, and the exit says so.
+      const unresolved = await basewarm(["rewrite", join(dir, "app/Dockerfile"), "--config", config, "--resolve"]);
+      expect(unresolved.code).toBe(1);
+      expect(unresolved.stderr).toMatch(/:1: .*lib\/base:2: the mirror does not hold it; mirror it first/);
       const before = jsonOf(await basewarm(["plan", "--config", config, "--json"])) as { images: { ref: string; upstreamDigest: string; mirrored: boolean }[] };
       expect(before.images).toEqual([expect.objectContaining({ ref: `${upstream().host}/lib/base:2`, upstreamDigest: image.digest, mirrored: false })]);
       expect((await basewarm(["mirror", "--config", config])).code).toBe(0);
@@ -182,6 +188,9 @@ describe("basewarm CLI", () => {
       expect(after.images[0]!.mirrored).toBe(true);
       const rewritten = await basewarm(["rewrite", join(dir, "app/Dockerfile"), "--config", config]);
       expect(rewritten.code).toBe(0);
+      expect(rewritten.stderr).toBe("");
+      const resolved = await basewarm(["rewrite", join(dir, "app/Dockerfile"), "--config", config, "--resolve"]);
+      expect([resolved.code, resolved.stderr, resolved.stdout]).toEqual([0, "", rewritten.stdout]);
       expect(rewritten.stdout).toBe(`FROM ${mirror().host}/p/${upstream().host.replace(":", "-")}/lib/base@${image.digest} AS build\nRUN true\nFROM build\n`);
       expect(readFileSync(join(dir, "app/Dockerfile"), "utf8")).toContain(`${upstream().host}/lib/base:2`);
       // `# syntax=` is rewritten as the warm run rewrites it.

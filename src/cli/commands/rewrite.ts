@@ -39,6 +39,10 @@ export function registerRewrite(program: Command, ctx: CliContext): void {
         for (const use of result.unrewritten) {
           if (use.kind !== "syntax") ctx.io.stderr(`basewarm: ${path}:${use.line}: ${use.ref} left as written (built from variables)\n`);
         }
+        // Asked, the mirror said it lacks these: the rewritten file would not build from it.
+        const where = opts.resolve ? "the mirror does not hold it" : "the state has no record of mirroring it (--resolve asks the mirror)";
+        for (const use of result.unknown) ctx.io.stderr(`basewarm: ${path}:${use.line}: ${use.ref}: ${where}; mirror it first: basewarm mirror --config ${opts.config} ${use.normalized}\n`);
+        if (opts.resolve && result.unknown.length > 0) ctx.setExit(1);
       } finally {
         await state?.close();
         await client?.close();
