@@ -443,7 +443,10 @@ export class Transport {
       if (authorization && url.origin === registryOrigin) headers["authorization"] = authorization;
       const body = typeof req.body === "function" ? req.body() : req.body;
       this.stats.requests++;
+      const sent = performance.now();
       const res = await this.exchange({ url, method: req.method, headers, body, signal, timeouts, subject: req.subject });
+      // What --debug shows of each request: no query (an upload session's state travels there), no headers.
+      this.logger.debug({ method: req.method, host: url.host, path: url.pathname, status: res.statusCode, ms: Math.round(performance.now() - sent) }, "registry request");
       const headersOut = flattenHeaders(res.headers);
       const location = headersOut["location"];
       if (req.followRedirects && [301, 302, 303, 307, 308].includes(res.statusCode) && location) {
