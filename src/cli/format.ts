@@ -37,7 +37,8 @@ export function formatRunReport(report: RunReport): string {
 export function formatPlan(plan: Plan): string {
   const lines: string[] = [];
   for (const row of plan.images) {
-    const filtered = row.platforms.length > 0 && row.mirrored ? " (platforms filtered)" : "";
+    // Filtered only when the mirror's digest says so: a single-platform image is copied whole.
+    const filtered = row.mirrored && row.platforms.length > 0 && typeof row.mirrorDigest === "string" && row.mirrorDigest !== row.upstreamDigest ? " (platforms filtered)" : "";
     const state = row.error ? `error: ${row.error}` : row.mirrored === undefined ? "" : row.mirrored ? `mirrored${filtered}` : "NOT mirrored";
     const digest = typeof row.upstreamDigest === "string" ? row.upstreamDigest.slice(0, 19) : "";
     const sites = row.usedBy.map((s) => (s.kind === "dockerfile" ? `${s.file}:${s.line}` : s.origin)).join(", ");
