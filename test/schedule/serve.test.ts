@@ -96,6 +96,7 @@ describe("basewarm serve (a real process)", () => {
     const code = await new Promise((r) => child.once("exit", r));
     expect(code).toBe(0);
     expect(output()).toMatch(/"msg":"scheduler stopped"/);
+    expect(output()).toMatch(/"health":"ok","runId":\d+,"outcome":"ok"/);
     const db = new Database(join(dir, "state.db"), { readonly: true });
     const runs = db.prepare("SELECT trigger, outcome FROM runs ORDER BY id").all() as { trigger: string; outcome: string }[];
     expect(runs.length).toBeGreaterThanOrEqual(2);
@@ -133,6 +134,9 @@ describe("basewarm serve (a real process)", () => {
     expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
     db.close();
     expect(output()).not.toMatch(/\n\s+at /);
+    // The health line of a stopped run does not say ok.
+    expect(output()).toMatch(/"health":"abandoned","runId":1,"outcome":"abandoned"/);
+    expect(output()).not.toMatch(/"health":"ok"/);
 
     // The next run completes (the Dockerfile no longer sleeps) and the mirror work is not redone.
     const { writeFileSync } = await import("node:fs");

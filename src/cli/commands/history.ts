@@ -20,7 +20,7 @@ export function registerHistory(program: Command, ctx: CliContext): void {
           return;
         }
         if (rows.length === 0) ctx.io.stdout(normalized ? `no history for ${normalized}\n` : "no history yet\n");
-        for (const row of rows) ctx.io.stdout(`${row.ref}  ${row.digest}  first ${row.firstSeen}  last ${row.lastSeen}  (${row.runs} runs)\n`);
+        for (const row of rows) ctx.io.stdout(`${row.ref}  ${row.digest}  first ${row.firstSeen}  last ${row.lastSeen}  (${row.runs} ${row.runs === 1 ? "run" : "runs"})\n`);
       } finally {
         await state.close();
       }
