@@ -104,6 +104,10 @@ const valid: Valid[] = [
 // [input, the reason after `invalid reference "<input>": `]
 const invalid: [string, string][] = [
   ["", "empty reference"],
+  // whitespace is named as such, not by the symptom another check would report
+  ["BAD REF", "contains whitespace; a reference is one word"],
+  ["alpine:3 ", "contains whitespace"],
+  ["alpine\t3", "contains whitespace"],
   // uppercase repository paths (a first component with uppercase is a host instead)
   ["Alpine", "repository name must be lowercase"],
   ["Foo", "repository name must be lowercase"],
@@ -142,7 +146,7 @@ const invalid: [string, string][] = [
   ["alpine:-tag", "invalid tag format"],
   ["alpine:.tag", "invalid tag format"],
   [`alpine:${"t".repeat(129)}`, "invalid tag format"],
-  ["alpine:tag with space", "invalid tag format"],
+  ["alpine:tag with space", "contains whitespace"],
   ["alpine:ta$g", "invalid tag format"],
   ["[fc00::1]", "invalid tag format"],
   // registry hosts
@@ -170,9 +174,9 @@ const invalid: [string, string][] = [
   ["docker///docker", 'repository name has an empty path component (leading, trailing or doubled "/")'],
   ["docker.io/docker///docker", 'repository name has an empty path component (leading, trailing or doubled "/")'],
   // path component grammar
-  ["alp ine", "invalid repository name format"],
-  [" alpine", "invalid repository name format"],
-  ["alpine ", "invalid repository name format"],
+  ["alp ine", "contains whitespace"],
+  [" alpine", "contains whitespace"],
+  ["alpine ", "contains whitespace"],
   ["-alpine", "invalid repository name format"],
   ["alpine-", "invalid repository name format"],
   ["alpine_", "invalid repository name format"],
