@@ -95,12 +95,16 @@ export function parseConfig(text: string, path: string, options: LoadOptions = {
     if (entry.passwordEnv !== undefined) {
       const value = options.env?.[entry.passwordEnv];
       if (value === undefined) throw fail(path, lineOf(doc, counter, ["registries", host, "passwordEnv"]), `registries.${host}.passwordEnv: environment variable ${entry.passwordEnv} is not set`);
+      // An empty password is a Secret that was not filled in: say so now, not as a 401 mid-run.
+      if (value === "") throw fail(path, lineOf(doc, counter, ["registries", host, "passwordEnv"]), `registries.${host}.passwordEnv: environment variable ${entry.passwordEnv} is empty; set it to the password`);
       secrets[host] = value;
     }
     if (entry.passwordFile !== undefined) {
       const file = resolvePath(dir, entry.passwordFile);
       try {
-        secrets[host] = readRegularFile(file, { what: "password file", maxBytes: MAX_PASSWORD_FILE_BYTES }).toString("utf8").replace(/\r?\n$/, "");
+        const password = readRegularFile(file, { what: "password file", maxBytes: MAX_PASSWORD_FILE_BYTES }).toString("utf8").replace(/\r?\n$/, "");
+        if (password === "") throw new BasewarmError("CONFIG_INVALID", `${file} is empty; write the password in it`);
+        secrets[host] = password;
       } catch (err) {
         const reason = isBasewarmError(err) ? err.message : String(err);
         throw fail(path, lineOf(doc, counter, ["registries", host, "passwordFile"]), `registries.${host}.passwordFile: ${reason}`);

@@ -51,6 +51,15 @@ describe("config", () => {
     expect(errorOf(text)).toMatch(pattern);
   });
 
+  it("refuses an empty password from the environment or a file (a Secret not filled in), naming where", () => {
+    const viaEnv = `${minimal}registries:\n  docker.io:\n    username: me\n    passwordEnv: HUB_PASSWORD\n`;
+    expect(errorOf(viaEnv, { HUB_PASSWORD: "" })).toMatch(/:6: registries\.docker\.io\.passwordEnv: environment variable HUB_PASSWORD is empty; set it to the password/);
+    const dir = mkdtempSync(join(tmpdir(), "basewarm-config-"));
+    writeFileSync(join(dir, "pw"), "\n");
+    const viaFile = `${minimal}registries:\n  docker.io:\n    username: me\n    passwordFile: ${join(dir, "pw")}\n`;
+    expect(errorOf(viaFile)).toMatch(new RegExp(`:6: registries\\.docker\\.io\\.passwordFile: ${join(dir, "pw")} is empty; write the password in it`));
+  });
+
   it("takes passwords from the environment it is given, not from the file", () => {
     const loaded = parseConfig(`${minimal}registries:\n  docker.io:\n    username: me\n    passwordEnv: HUB_PASSWORD\n`, "/x.yaml", { env: { HUB_PASSWORD: "hunter2" } });
     expect(loaded.secrets).toEqual({ "docker.io": "hunter2" });
