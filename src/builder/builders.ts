@@ -3,7 +3,7 @@
  * needs to build and export the cache to the mirror; credentials travel in an auth file
  * (buildah --authfile, DOCKER_CONFIG for BuildKit clients), never on the command line.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { BasewarmError } from "../errors.js";
@@ -174,9 +174,13 @@ class BuildahBuilder implements Builder {
     const base = this.config.storageRoot ?? tmpdir();
     const dir = mkdtempSync(join(base, "basewarm-buildah-"));
     const command = this.command(request, join(dir, "root"), join(dir, "runroot"));
+    // buildah's own temp files go inside the build's folder: a build killed on SIGTERM cannot
+    // clean up after itself, and the folder is removed whatever happened.
+    const temp = join(dir, "tmp");
+    mkdirSync(temp);
     try {
       const result = await runProcess(command, {
-        env: this.env(this.registriesConf(dir)), keepAll, tailLines: 60,
+        env: { ...this.env(this.registriesConf(dir)), TMPDIR: temp }, keepAll, tailLines: 60,
         ...(request.signal ? { signal: request.signal } : {}),
         ...(this.config.timeoutMs ? { timeoutMs: this.config.timeoutMs } : {}),
       });

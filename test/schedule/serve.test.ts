@@ -1,3 +1,5 @@
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
@@ -118,7 +120,9 @@ describe("basewarm serve (a real process)", () => {
       ].join("\n"),
     });
     const started = Date.now();
-    const { child, output } = startBasewarm(["serve", "--once", "--config", join(dir, "basewarm.yaml")]);
+    // Its own TMPDIR: whatever the run or buildah puts there must be gone after the stop.
+    const temp = mkdtempSync(join(tmpdir(), "basewarm-serve-tmp-"));
+    const { child, output } = startBasewarm(["serve", "--once", "--config", join(dir, "basewarm.yaml")], { TMPDIR: temp });
     // Wait until the mirror step is done and the build has started.
     await waitFor(() => rowCount(join(dir, "state.db"), "images") > 0, 20_000);
     await new Promise((r) => setTimeout(r, 1500));
@@ -127,6 +131,7 @@ describe("basewarm serve (a real process)", () => {
     // A one-shot run stopped before its work was done exits 1, like any run that did not finish.
     expect(code).toBe(1);
     expect(Date.now() - started).toBeLessThan(40_000);
+    expect(readdirSync(temp)).toEqual([]);
     const db = new Database(join(dir, "state.db"), { readonly: true });
     expect(db.prepare("SELECT outcome FROM runs").all()).toEqual([{ outcome: "abandoned" }]);
     expect(db.prepare("SELECT outcome, reason FROM builds").all()).toEqual([{ outcome: "failed", reason: expect.stringMatching(/stopped/) }]);
