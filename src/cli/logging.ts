@@ -8,7 +8,7 @@ const HIDDEN_FIELDS = new Set(["level", "time", "pid", "hostname", "name", "msg"
  * Log lines for a person at a terminal: `basewarm: warning: <message> (key=value, ...)`. The JSON
  * line pino wrote (already redacted) is reformatted, so the two forms carry the same fields.
  */
-function humanLine(line: string): string {
+export function humanLogLine(line: string): string {
   let entry: Record<string, unknown>;
   try {
     entry = JSON.parse(line) as Record<string, unknown>;
@@ -16,10 +16,17 @@ function humanLine(line: string): string {
     return line;
   }
   const level = LEVEL_NAMES[Number(entry["level"])] ?? "log";
-  const fields = Object.entries(entry)
-    .filter(([key]) => !HIDDEN_FIELDS.has(key))
+  const fields = flatten(Object.entries(entry).filter(([key]) => !HIDDEN_FIELDS.has(key)), "", 0)
     .map(([key, value]) => `${key}=${(typeof value === "string" ? value : JSON.stringify(value)).slice(0, 300)}`);
   return `basewarm: ${level}: ${String(entry["msg"] ?? "")}${fields.length ? ` (${fields.join(", ")})` : ""}\n`;
+}
+
+/** Nested objects as dotted keys (`health.outcome=ok`), not JSON inside the line; arrays stay JSON. */
+function flatten(entries: [string, unknown][], prefix: string, depth: number): [string, unknown][] {
+  return entries.flatMap(([key, value]): [string, unknown][] =>
+    value !== null && typeof value === "object" && !Array.isArray(value) && depth < 3
+      ? flatten(Object.entries(value), `${prefix}${key}.`, depth + 1)
+      : [[`${prefix}${key}`, value]]);
 }
 
 /**
@@ -29,5 +36,5 @@ function humanLine(line: string): string {
 export function loggerFor(level: string | undefined, debug: boolean, human = false): Logger {
   const resolved = debug ? "debug" : (level ?? defaultSettings().log.level);
   if (!human) return createLogger({ level: resolved });
-  return createLogger({ level: resolved, destination: { write: (line: string) => void process.stderr.write(humanLine(line)) } });
+  return createLogger({ level: resolved, destination: { write: (line: string) => void process.stderr.write(humanLogLine(line)) } });
 }
