@@ -8,7 +8,8 @@ export function formatMirrorReport(report: MirrorReport): string {
   const lines: string[] = [];
   for (const image of report.images) {
     const digest = image.digest ? image.digest.slice(0, 19) : "-";
-    const extra = image.status === "failed" || image.status === "deferred" ? `  ${image.error ?? ""}` : image.changedUpstream ? `  (upstream changed from ${image.previousDigest?.slice(0, 19)})` : "";
+    const extra = image.status === "failed" || image.status === "deferred" ? `  ${image.error ?? ""}`
+      : `${image.platformsFiltered ? "  (platforms filtered: new index digest)" : ""}${image.changedUpstream ? `  (upstream changed from ${image.previousDigest?.slice(0, 19)})` : ""}`;
     lines.push(`${image.status.padEnd(9)} ${image.source} → ${image.target}  ${digest}  ${formatBytes(image.bytes)}${extra}`);
   }
   const s = report.summary;

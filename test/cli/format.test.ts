@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatPlan } from "../../src/cli/format.js";
+import { formatMirrorReport, formatPlan } from "../../src/cli/format.js";
 import type { PlanImage } from "../../src/run/plan.js";
 
 const UP = `sha256:${"a".repeat(64)}`;
@@ -18,5 +18,18 @@ describe("plan as text", () => {
     expect(text(row({}))).toMatch(/ mirrored$/);
     expect(text(row({ mirrored: false, mirrorDigest: null }))).toMatch(/ NOT mirrored$/);
     expect(text(row({ error: "HEAD failed" }))).toMatch(/ error: HEAD failed$/);
+  });
+});
+
+describe("mirror report as text", () => {
+  it("says when a copy filtered platforms (its digest is not upstream's) and when upstream moved", () => {
+    const image = {
+      source: "docker.io/library/alpine:3", target: "m.example/mirror/docker.io/library/alpine:3", status: "copied" as const, digest: FILTERED, sourceDigest: UP,
+      mediaType: null, bytes: 0, blobs: { copied: 0, mounted: 0, skipped: 0 }, manifests: 1, platformsFiltered: true, referrers: 0, changedUpstream: true, previousDigest: UP,
+    };
+    const summary = { images: 1, copied: 1, unchanged: 0, failed: 0, deferred: 0, bytes: 0, blobsCopied: 0, blobsMounted: 0, blobsSkipped: 0, seconds: 0 };
+    const first = formatMirrorReport({ images: [image], summary }).split("\n")[0];
+    expect(first).toMatch(/ {2}\(platforms filtered: new index digest\) {2}\(upstream changed from sha256:aaaaaaaaaaaa\)$/);
+    expect(formatMirrorReport({ images: [{ ...image, platformsFiltered: false, changedUpstream: false }], summary }).split("\n")[0]).not.toMatch(/\(/);
   });
 });
