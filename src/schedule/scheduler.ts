@@ -52,12 +52,18 @@ export class Scheduler {
       const jitter = Math.floor((this.options.random ?? Math.random)() * (this.options.jitterSeconds ?? 0) * 1000);
       if (jitter > 0) {
         this.options.logger.info({ delayMs: jitter }, "waiting the random start delay");
+        const signal = this.stopping.signal;
         const aborted = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(false), jitter);
-          this.stopping.signal.addEventListener("abort", () => {
+          const onAbort = () => {
             clearTimeout(timer);
             resolve(true);
-          }, { once: true });
+          };
+          // The listener goes with the timer: a serve left running would gain one per run otherwise.
+          const timer = setTimeout(() => {
+            signal.removeEventListener("abort", onAbort);
+            resolve(false);
+          }, jitter);
+          signal.addEventListener("abort", onAbort, { once: true });
         });
         if (aborted) return;
       }

@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync } from "node:fs";
+import { getEventListeners } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -74,6 +75,15 @@ describe("scheduler start delay", () => {
     await pending;
     expect(Date.now() - t1).toBeLessThan(1000);
     expect(started).toHaveLength(1);
+  });
+
+  it("leaves no listener on its stop signal after each delayed run (a long serve would gain one per run)", async () => {
+    let signal: AbortSignal | undefined;
+    const scheduler = new Scheduler({ cron: "0 0 1 1 *", jitterSeconds: 1, random: () => 0.001, logger: silentLogger, run: async (s) => void (signal = s) });
+    for (let i = 0; i < 12; i++) await scheduler.fire();
+    expect(scheduler.stats.started).toBe(12);
+    expect(getEventListeners(signal!, "abort")).toHaveLength(0);
+    await scheduler.stop();
   });
 });
 
