@@ -163,11 +163,20 @@ export function entryImageUses(entry: CatalogEntry, content: string | Uint8Array
   return out;
 }
 
+/**
+ * The platforms to copy of an image: a digest reference names exact content, which a filtered
+ * copy (a new index, a new digest) could not satisfy, so it is mirrored whole.
+ */
+export function platformsToMirror(reference: Reference, platforms: readonly string[]): string[] {
+  return reference.digest === undefined ? [...platforms] : [];
+}
+
 export function loadCatalog(source: CatalogSource): Catalog {
   const { entries, problems } = expandCatalog(source);
   const images = new Map<string, ImageNeed>();
   const entryImages = new Map<string, ImageUse[]>();
-  const need = (reference: Reference, platforms: string[], site: ImageUseSite) => {
+  const need = (reference: Reference, wanted: string[], site: ImageUseSite) => {
+    const platforms = platformsToMirror(reference, wanted);
     const key = reference.toString();
     let item = images.get(key);
     if (!item) {

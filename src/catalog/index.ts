@@ -1,2 +1,2 @@
-export { loadCatalog, expandCatalog, entryImageUses, type Catalog, type CatalogSource, type CatalogEntry, type CatalogProblem, type ImageNeed, type ImageUseSite } from "./catalog.js";
+export { loadCatalog, platformsToMirror, expandCatalog, entryImageUses, type Catalog, type CatalogSource, type CatalogEntry, type CatalogProblem, type ImageNeed, type ImageUseSite } from "./catalog.js";
 export { globFiles, hasGlob, type GlobResult } from "./glob.js";

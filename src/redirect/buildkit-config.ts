@@ -3,7 +3,7 @@
  * builder's pulls to the mirror without editing a Dockerfile — `buildkitd.toml` mirrors, a source
  * policy, named build contexts. Only held images are redirected; the rest are listed with a reason.
  */
-import type { Catalog } from "../catalog/index.js";
+import { platformsToMirror, type Catalog } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
 import { extractImages, type ExtractOptions } from "../dockerfile/index.js";
 import type { RegistryClient } from "../registry/index.js";
@@ -38,7 +38,7 @@ export async function buildkitConfig(input: BuildkitConfigInput): Promise<Buildk
   const { config, catalog, format } = input;
   const uses = input.dockerfile ? extractImages(input.dockerfile.content, input.dockerfile.options) : undefined;
   const needs: RedirectNeed[] = uses
-    ? [...new Map(uses.map((use) => [use.normalized, { reference: use.reference, platforms: catalog.images.get(use.normalized)?.platforms ?? config.mirror.platforms }])).values()]
+    ? [...new Map(uses.map((use) => [use.normalized, { reference: use.reference, platforms: catalog.images.get(use.normalized)?.platforms ?? platformsToMirror(use.reference, config.mirror.platforms) }])).values()]
     : [...catalog.images.values()].map((need) => ({ reference: need.reference, platforms: need.platforms }));
   const holdings = await mirrorHoldings(needs, config.target, input.client);
 

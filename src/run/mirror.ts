@@ -73,7 +73,10 @@ export async function mirrorImages(options: MirrorOptions): Promise<MirrorReport
   });
   const requests = options.items.map((item) => ({
     source: item.reference,
-    target: mirrorReference(item.reference, config.target),
+    // A digest names the content: `name:tag@digest` is mirrored by digest alone, never under the
+    // tag (BuildKit ignores that tag too), so a stale pin beside `name:tag` cannot move the
+    // mirror's tag back and forth from run to run.
+    target: pinnedTarget(mirrorReference(item.reference, config.target)),
     ...(item.platforms.length ? { platforms: item.platforms.map(parsePlatform) } : {}),
     ...(options.force ? { force: true } : {}),
     ...(config.mirror.referrers ? { referrers: true } : {}),
@@ -117,6 +120,10 @@ export async function mirrorImages(options: MirrorOptions): Promise<MirrorReport
       seconds: (Date.now() - started) / 1000,
     },
   };
+}
+
+function pinnedTarget(target: Reference): Reference {
+  return target.digest === undefined ? target : target.pinned(target.digest);
 }
 
 export interface MirrorRunOptions extends Omit<MirrorOptions, "state" | "runId"> {

@@ -29,25 +29,23 @@ export interface MirrorRewrite extends RewriteResult {
 export async function rewriteForMirror(request: RewriteRequest): Promise<MirrorRewrite> {
   const { config } = request;
   const uses = extractImages(request.content, request.options);
-  // A filtered copy of an index is a new index with a digest of its own.
-  const filtered = config.mirror.platforms.length > 0;
   const digests = new Map<string, string>();
   for (const use of uses) {
-    const digest = await mirrorDigest(use, request, filtered);
+    const digest = await mirrorDigest(use, request);
     if (digest !== undefined) digests.set(use.normalized, digest);
   }
   const result = rewriteToMirror(request.content, config.target, (use) => digests.get(use.normalized), request.options);
   return { ...result, unknown: result.rewritten.filter((use) => !digests.has(use.normalized)) };
 }
 
-async function mirrorDigest(use: ImageUse, request: RewriteRequest, filtered: boolean): Promise<string | undefined> {
-  if (use.reference.digest !== undefined && !filtered) return use.reference.digest;
+/**
+ * The digest the mirror holds for an image: asked (--resolve), only the mirror's answer counts —
+ * a state record of a copy the mirror no longer has would pin a missing manifest. Otherwise the
+ * state's last good copy. A digest reference is mirrored whole, under its own digest.
+ */
+async function mirrorDigest(use: ImageUse, request: RewriteRequest): Promise<string | undefined> {
   const mirror = mirrorReference(use.reference, request.config.target);
-  if (request.client) {
-    // A digest reference whose copy was filtered lives under the mirror's tag-less digest push:
-    // ask for exactly what the Dockerfile names, as the mirror stores it.
-    const head = await request.client.manifestHead(mirror);
-    if (head) return head.digest;
-  }
-  return request.mirroredDigest?.(use.normalized, mirror.toString());
+  if (request.client) return (await request.client.manifestHead(mirror))?.digest;
+  const recorded = await request.mirroredDigest?.(use.normalized, (use.reference.digest === undefined ? mirror : mirror.pinned(use.reference.digest)).toString());
+  return recorded;
 }

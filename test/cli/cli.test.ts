@@ -164,6 +164,46 @@ describe("basewarm CLI", () => {
       }
     });
 
+    it("mirrors a digest as it is: name:tag@digest never moves the mirror's tag, and platform filters leave digests whole", async () => {
+      const old = makeImage({ seed: "cli-pin-old", layers: [makeLayer("cli-pin-old", 1200)] });
+      const current = makeImage({ seed: "cli-pin-new", layers: [makeLayer("cli-pin-new", 1200)] });
+      const multi = makeMultiArch({ seed: "cli-pin-multi", shared: [makeLayer("cli-pin-shared", 1500)], archLayerSize: 800 });
+      await pushImage(upstream().url, "pin/app", old, "1");
+      await pushImage(upstream().url, "pin/app", current, "1"); // the tag moved on; a pin still names the old digest
+      await pushImage(upstream().url, "pin/multi", multi, "1");
+      const up = upstream().host;
+      const dir = workspace({
+        "basewarm.yaml": [
+          `target: { registry: "${mirror().host}", prefix: pin }`,
+          "state: state.db",
+          "mirror: { platforms: [linux/amd64] }",
+          "images:",
+          `  - ${up}/pin/app:1`,
+          `  - ${up}/pin/app:1@${old.digest}`,
+          `  - ${up}/pin/multi@${multi.digest}`,
+        ].join("\n"),
+        Dockerfile: `FROM ${up}/pin/multi@${multi.digest}\n`,
+      });
+      const config = join(dir, "basewarm.yaml");
+      const mirrored = `${mirror().url}/v2/pin/${up.replace(":", "-")}`;
+      const tagDigest = async () => (await fetch(`${mirrored}/pin/app/manifests/1`, { method: "HEAD", headers: { accept: current.mediaType } })).headers.get("docker-content-digest");
+      for (const [round, wanted] of [[1, ["copied", "copied", "copied"]], [2, ["unchanged", "unchanged", "unchanged"]]] as const) {
+        await mirror().resetRequests();
+        const run = await basewarm(["mirror", "--config", config, "--json"]);
+        expect(run.code, `round ${round}: ${run.stderr}`).toBe(0);
+        const report = jsonOf(run) as { images: { status: string; digest: string; platformsFiltered: boolean }[] };
+        expect(report.images.map((i) => i.status)).toEqual(wanted);
+        // The tag follows upstream only; the pin lives under its digest.
+        expect(await tagDigest()).toBe(current.digest);
+        // The pinned index is mirrored whole: the filter would have made a digest nobody asked for.
+        expect(report.images[2]).toMatchObject({ digest: multi.digest, platformsFiltered: false });
+        if (round === 2) expect((await mirror().requests()).filter((r) => r.method !== "HEAD")).toEqual([]);
+      }
+      const rewritten = await basewarm(["rewrite", join(dir, "Dockerfile"), "--config", config, "--resolve"]);
+      expect([rewritten.code, rewritten.stderr]).toEqual([0, ""]);
+      expect(rewritten.stdout).toBe(`FROM ${mirror().host}/pin/${up.replace(":", "-")}/pin/multi@${multi.digest}\n`);
+    });
+
     it("plan and rewrite show the catalog against the mirror", async () => {
       const image = makeImage({ seed: "cli-plan", layers: [makeLayer("cli-plan", 1000)] });
       await pushImage(upstream().url, "lib/base", image, "2");
@@ -191,6 +231,13 @@ describe("basewarm CLI", () => {
       expect(rewritten.stderr).toBe("");
       const resolved = await basewarm(["rewrite", join(dir, "app/Dockerfile"), "--config", config, "--resolve"]);
       expect([resolved.code, resolved.stderr, resolved.stdout]).toEqual([0, "", rewritten.stdout]);
+      // The mirror lost the image (cleaned up) while the state still remembers the copy: asked, only the mirror counts.
+      const mirrored = `${mirror().url}/v2/p/${upstream().host.replace(":", "-")}/lib/base/manifests/${image.digest}`;
+      expect((await fetch(mirrored, { method: "DELETE" })).status).toBe(202);
+      const lost = await basewarm(["rewrite", join(dir, "app/Dockerfile"), "--config", config, "--resolve"]);
+      expect(lost.code).toBe(1);
+      expect(lost.stderr).toMatch(/:1: .*lib\/base:2: the mirror does not hold it; mirror it first/);
+      expect(lost.stdout).not.toContain(image.digest);
       expect(rewritten.stdout).toBe(`FROM ${mirror().host}/p/${upstream().host.replace(":", "-")}/lib/base@${image.digest} AS build\nRUN true\nFROM build\n`);
       expect(readFileSync(join(dir, "app/Dockerfile"), "utf8")).toContain(`${upstream().host}/lib/base:2`);
       // `# syntax=` is rewritten as the warm run rewrites it.

@@ -10,8 +10,8 @@ export function registerMirror(program: Command, ctx: CliContext): void {
     .option("--force", "re-copy even when the mirror already has the digest")
     .option("--json", "print the report as JSON")
     .action(async (refs: string[], opts: { config: string; force?: boolean; json?: boolean }) => {
-      const [{ loadConfig }, { parseReference }, { mirrorRun }, { catalogOf }, { withRunLock }, runtime, { progressReporter }, { formatMirrorReport }, { onStopSignals }] = await Promise.all([
-        import("../../config/index.js"), import("../../reference/index.js"), import("../../run/mirror.js"), import("../../run/catalog.js"),
+      const [{ loadConfig }, { parseReference }, { mirrorRun }, { catalogOf }, { platformsToMirror }, { withRunLock }, runtime, { progressReporter }, { formatMirrorReport }, { onStopSignals }] = await Promise.all([
+        import("../../config/index.js"), import("../../reference/index.js"), import("../../run/mirror.js"), import("../../run/catalog.js"), import("../../catalog/index.js"),
         import("../../run/lifecycle.js"), import("../runtime.js"), import("../progress.js"), import("../format.js"), import("../signals.js"),
       ]);
       const loaded = loadConfig(opts.config, { env: ctx.env });
@@ -19,7 +19,7 @@ export function registerMirror(program: Command, ctx: CliContext): void {
       const catalog = refs.length > 0 ? undefined : catalogOf(loaded);
       const items = catalog
         ? [...catalog.images.values()].map((need) => ({ reference: need.reference, platforms: need.platforms }))
-        : refs.map((ref) => ({ reference: parseReference(ref), platforms: config.mirror.platforms }));
+        : refs.map((ref) => parseReference(ref)).map((reference) => ({ reference, platforms: platformsToMirror(reference, config.mirror.platforms) }));
       const problems = catalog?.problems ?? [];
       const logger = await ctx.logger(config.log.level, { human: !opts.json });
       const state = await runtime.openState(loaded, ctx.env);
