@@ -177,8 +177,8 @@ class BuildahBuilder implements Builder {
     // buildah's own temp files go inside the build's folder: a build killed on SIGTERM cannot
     // clean up after itself, and the folder is removed whatever happened.
     const temp = join(dir, "tmp");
-    mkdirSync(temp);
     try {
+      mkdirSync(temp);
       const result = await runProcess(command, {
         env: { ...this.env(this.registriesConf(dir)), TMPDIR: temp }, keepAll, tailLines: 60,
         ...(request.signal ? { signal: request.signal } : {}),

@@ -24,7 +24,7 @@ export function humanLogLine(line: string): string {
 /** Nested objects as dotted keys (`health.outcome=ok`), not JSON inside the line; arrays stay JSON. */
 function flatten(entries: [string, unknown][], prefix: string, depth: number): [string, unknown][] {
   return entries.flatMap(([key, value]): [string, unknown][] =>
-    value !== null && typeof value === "object" && !Array.isArray(value) && depth < 3
+    value !== null && typeof value === "object" && !Array.isArray(value) && depth < 3 && Object.keys(value).length > 0
       ? flatten(Object.entries(value), `${prefix}${key}.`, depth + 1)
       : [[`${prefix}${key}`, value]]);
 }

@@ -103,7 +103,7 @@ export function parseConfig(text: string, path: string, options: LoadOptions = {
       const file = resolvePath(dir, entry.passwordFile);
       try {
         const password = readRegularFile(file, { what: "password file", maxBytes: MAX_PASSWORD_FILE_BYTES }).toString("utf8").replace(/\r?\n$/, "");
-        if (password === "") throw new BasewarmError("CONFIG_INVALID", `${file} is empty; write the password in it`);
+        if (password === "") throw new BasewarmError("CONFIG_INVALID", `password file ${file} is empty; write the password in it`);
         secrets[host] = password;
       } catch (err) {
         const reason = isBasewarmError(err) ? err.message : String(err);

@@ -12,7 +12,7 @@ const platform = z.string().superRefine((value, ctx) => {
   const parsed = tryParsePlatform(value, { requireArchitecture: true });
   if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: `want ${PLATFORM_SYNTAX}, not ${JSON.stringify(value)}: ${parsed}` });
 });
-const registryHost = z.string().refine((h) => isValidRegistryHost(h), "want a registry host like registry.example.com or 127.0.0.1:5000");
+const registryHost = z.string({ error: (issue) => (issue.input === undefined ? "missing: name the registry, e.g. registry.example.com or 127.0.0.1:5000" : undefined) }).refine((h) => isValidRegistryHost(h), "want a registry host like registry.example.com or 127.0.0.1:5000");
 /** A refinement whose message names the value and the reason it was refused. */
 function checkedBy(problem: (value: string) => string | undefined, advice: string) {
   return (value: string, ctx: z.RefinementCtx) => {
@@ -71,7 +71,7 @@ export type TimeoutsConfig = z.infer<typeof timeoutsSchema>;
 const registryEntry = z.strictObject({
   insecure: z.boolean().optional(),
   username: z.string().min(1).optional(),
-  password: z.string().optional(),
+  password: z.string().min(1, "empty; write the password, or use passwordEnv or passwordFile").optional(),
   /** Name of an environment variable holding the password (keeps secrets out of the file). */
   passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
   passwordFile: z.string().min(1).optional(),
@@ -139,7 +139,7 @@ export const configSchema = z.strictObject({
     addr: z.string().min(1).optional(),
     executable: z.string().min(1).optional(),
     // Capped well below Node's timer limit (about 24.8 days), past which a timer fires at once.
-    timeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(3600),
+    timeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600, "at most 604800 seconds (a week)").default(3600),
     /**
      * Network mode of RUN steps in admin and probe builds. BuildKit keys a RUN step's cache on it,
      * so tenant builds must use the same mode to hit the cache; `host` also works on builders
@@ -158,7 +158,7 @@ export const configSchema = z.strictObject({
   schedule: z.strictObject({
     cron: z.string().refine((c) => cronIsValid(c), "not a valid cron expression (five or six fields, e.g. \"0 */6 * * *\")"),
     /** Random delay before each scheduled run, so many instances do not hit a registry at once. */
-    jitterSeconds: z.number().int().min(0).max(24 * 3600).default(0),
+    jitterSeconds: z.number().int().min(0).max(24 * 3600, "at most 86400 seconds (a day)").default(0),
     timezone: z.string().optional(),
   }).optional(),
   /** The CLI logs warnings by default; `serve` always logs at least info (health lines). */

@@ -168,7 +168,7 @@ export function parseReference(input: string, options: { defaultTag?: boolean } 
   if (input.length === 0) throw invalid(input, "empty reference");
   // Said first: any other check would name a symptom of it (a space before an uppercase letter
   // reads as "must be lowercase").
-  if (/\s/.test(input)) throw invalid(input, "contains whitespace; a reference is one word, e.g. registry.example.com/team/app:1.0");
+  if (/\s/.test(input)) throw invalid(input, "contains whitespace");
   if (HEX64_RE.test(input)) throw invalid(input, "cannot specify 64-byte hexadecimal strings as a repository name");
 
   let rest = input;

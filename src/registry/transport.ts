@@ -166,6 +166,7 @@ export class Transport {
   /** Timeouts by API host (`registry-1.docker.io` for `docker.io`), for hosts with their own block. */
   private readonly hostTimeouts = new Map<string, Timeouts>();
   private readonly signal: AbortSignal | undefined;
+  private unfollow: () => void = () => {};
   private readonly redactor = new SecretRedactor();
   /** Counters for reports and benchmarks (registry requests; token requests are not counted). */
   readonly stats = { requests: 0, retries: 0 };
@@ -175,11 +176,21 @@ export class Transport {
     for (const [host, own] of Object.entries(options.hostTimeouts ?? {})) {
       if (own) this.hostTimeouts.set(apiHost(host), withOverrides(this.timeouts, own));
     }
-    this.signal = options.signal;
     // Each request in flight and each retry wait listens on the stop signal until it settles, so
-    // a run with more than 10 at once made Node print a leak warning on every mirror. Their number
-    // follows the concurrency settings, and each removes its listener (a test pins that).
-    if (this.signal) setMaxListeners(0, this.signal);
+    // a run with more than 10 at once made Node print a leak warning on every mirror. They listen
+    // on the transport's own signal, which follows the caller's through one listener: its limit
+    // is lifted there only (their number follows the concurrency settings, and each removes its
+    // listener: a test pins that), and the caller's signal keeps Node's leak warning.
+    if (options.signal) {
+      const outer = options.signal;
+      const own = new AbortController();
+      setMaxListeners(0, own.signal);
+      const follow = () => own.abort(outer.reason);
+      if (outer.aborted) follow();
+      else outer.addEventListener("abort", follow, { once: true });
+      this.unfollow = () => outer.removeEventListener("abort", follow);
+      this.signal = own.signal;
+    }
     this.perHost = options.perHostConcurrency ?? DEFAULT_CONCURRENCY.perRegistry;
     this.ownsDispatcher = options.dispatcher === undefined;
     keepWebAssemblyAtBaseline(); // before the first connection compiles llhttp
@@ -227,6 +238,7 @@ export class Transport {
   }
 
   async close(): Promise<void> {
+    this.unfollow();
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
@@ -445,8 +457,9 @@ export class Transport {
       this.stats.requests++;
       const sent = performance.now();
       const res = await this.exchange({ url, method: req.method, headers, body, signal, timeouts, subject: req.subject });
-      // What --debug shows of each request: no query (an upload session's state travels there), no headers.
-      this.logger.debug({ method: req.method, host: url.host, path: url.pathname, status: res.statusCode, ms: Math.round(performance.now() - sent) }, "registry request");
+      // What --debug shows of each request: no query (an upload session's state travels there), no
+      // headers; the time is to the response headers (a body is read later, by the caller).
+      this.logger.debug({ method: req.method, host: url.host, path: url.pathname, status: res.statusCode, headersMs: Math.round(performance.now() - sent) }, "registry request");
       const headersOut = flattenHeaders(res.headers);
       const location = headersOut["location"];
       if (req.followRedirects && [301, 302, 303, 307, 308].includes(res.statusCode) && location) {

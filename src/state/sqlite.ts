@@ -39,18 +39,23 @@ function retryWhileBusy<T>(fn: () => T): T {
   }
 }
 
-/** Why the state directory cannot hold the file, in the user's terms, or undefined when it can. */
-function directoryProblem(dir: string): string | undefined {
+/**
+ * Why the state directory cannot hold the file, in the user's terms, or undefined when it can.
+ * Where the file should be is the config's doing (CONFIG_INVALID, exit 2); an I/O failure on a
+ * directory that is there is not (STATE_ERROR, exit 1).
+ */
+function directoryProblem(dir: string): BasewarmError | undefined {
+  const config = (message: string) => new BasewarmError("CONFIG_INVALID", message);
   try {
     if (statSync(dir).isDirectory()) return undefined;
-    return `state directory ${dir} does not exist as a directory (it is a file); point state: at a file in an existing directory`;
+    return config(`state directory ${dir} does not exist as a directory (it is a file); point state: at a file in an existing directory`);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    if (code === "ENOENT") return `state directory ${dir} does not exist; create it or point state: at a file in an existing directory`;
-    if (code === "ENOTDIR") return `state directory ${dir} does not exist: a part of its path is a file; point state: at a file in an existing directory`;
-    if (code === "EACCES" || code === "EPERM") return `state directory ${dir} cannot be reached: permission denied (${String(code)}); let this user search and write it, or point state: elsewhere`;
+    if (code === "ENOENT") return config(`state directory ${dir} does not exist; create it or point state: at a file in an existing directory`);
+    if (code === "ENOTDIR") return config(`state directory ${dir} does not exist: a part of its path is a file; point state: at a file in an existing directory`);
+    if (code === "EACCES" || code === "EPERM") return config(`state directory ${dir} cannot be reached: permission denied (${String(code)}); let this user search and write it, or point state: elsewhere`);
     const detail = err instanceof Error ? (err.message.split("\n")[0] ?? "") : String(err);
-    return `state directory ${dir} cannot be read: ${detail}; check it, or point state: elsewhere`;
+    return new BasewarmError("STATE_ERROR", `state directory ${dir} cannot be read: ${detail}; check it, or point state: elsewhere`);
   }
 }
 
@@ -79,9 +84,9 @@ export class SqliteStateStore implements StateStore {
   /** Open (creating and migrating when needed) the state file. The directory must already exist. */
   static open(options: StateOptions): SqliteStateStore {
     const { path } = options;
-    // Where the file should be is the config's doing: a user error (exit 2), not a failed run.
-    const problem = directoryProblem(dirname(path)) ?? (isDirectory(path) ? `state file ${path} is a directory; point state: at a file, e.g. ${join(path, "basewarm.db")}` : undefined);
-    if (problem !== undefined) throw new BasewarmError("CONFIG_INVALID", problem);
+    const problem = directoryProblem(dirname(path));
+    if (problem !== undefined) throw problem;
+    if (isDirectory(path)) throw new BasewarmError("CONFIG_INVALID", `state file ${path} is a directory; point state: at a file, e.g. ${join(path, "basewarm.db")}`);
     const label = `state file ${path}`;
     let db: Database.Database;
     try {

@@ -39,18 +39,20 @@ describe("basewarm CLI", () => {
     [["refs", "/dev/zero"], /Dockerfile \/dev\/zero is not a regular file/],
     [["run", "--config", "/dev/zero"], /config file \/dev\/zero is not a regular file/],
     // Arguments first, before the config is read.
-    [["status", "--config", "/nonexistent.yaml", "--max-age", "7h"], /--max-age 7h only counts with --check; add --check/],
+    [["status", "--config", "/nonexistent.yaml", "--max-age", "7h"], /--max-age "7h" only counts with --check; add --check/],
     [["status", "--config", "/nonexistent.yaml", "--stale-hours", "1e30"], /--stale-hours "1e30": want a positive number of hours, at most 87600/],
     // A read-only command never creates the state it was pointed at.
     [["status", "--config", "NOSTATE"], /state file .*never\.db does not exist: no run or mirror has recorded anything there yet; check state: in .*nostate\.yaml/],
     [["history", "--config", "NOSTATE"], /state file .*never\.db does not exist/],
+    // For a monitor, a state nothing wrote yet is "never ran": unhealthy (1), not a usage error.
+    [["status", "--config", "NOSTATE", "--check"], /state file .*never\.db does not exist: no run or mirror has recorded anything there yet/, 1],
     [["mirror", "--config", "DIRSTATE"], /state file .*\/sub is a directory; point state: at a file, e\.g\. .*\/sub\/basewarm\.db/],
     [["mirror", "--config", "NODIRSTATE"], /state directory .*\/absent does not exist; create it or point state: at a file in an existing directory/],
-  ])("rejects bad input with one clear line: %j", async (args, pattern) => {
+  ] as [string[], RegExp, number?][])("rejects bad input with one clear line: %j", async (args, pattern, code) => {
     const dir = workspace({ BADFILE: "FROM alpine\nFROM Ubuntu:22.04\n", "basewarm.yaml": "target: { registry: 127.0.0.1:5000 }\nconcurrency: { blobs: lots }\n", Dockerfile: "FROM alpine\n", "nostate.yaml": "target: { registry: 127.0.0.1:5000 }\nstate: never.db\n", "dirstate.yaml": "target: { registry: 127.0.0.1:5000 }\nstate: sub\n", "sub/.keep": "", "nodirstate.yaml": "target: { registry: 127.0.0.1:5000 }\nstate: absent/x.db\n" });
     const files: Record<string, string> = { BADFILE: "BADFILE", BADCONFIG: "basewarm.yaml", Dockerfile: "Dockerfile", NOSTATE: "nostate.yaml", DIRSTATE: "dirstate.yaml", NODIRSTATE: "nodirstate.yaml" };
     const resolved = args.map((a) => (files[a] === undefined ? a : join(dir, files[a])));
-    expectOneLineError(await basewarm(resolved), pattern);
+    expectOneLineError(await basewarm(resolved), pattern, code);
     expect(existsSync(join(dir, "never.db"))).toBe(false);
   });
 

@@ -40,9 +40,11 @@ describe("config", () => {
     ["a bad registry host", "target:\n  registry: 'http://x'\n", /:2: target\.registry: want a registry host/],
     ["a missing target", "state: x.db\n", /target: missing: name the registry to mirror into/],
     ["a target that is not a block", "target: 127.0.0.1:5000\n", /:1: target: .*object/i],
+    ["a target without its registry", "target: {}\n", /:1: target\.registry: missing: name the registry/],
+    ["an empty inline password", `${minimal}registries:\n  docker.io:\n    username: me\n    password: ""\n`, /:6: registries\.docker\.io\.password: empty; write the password/],
     // Past Node's timer limit a timeout fires at once: every build would fail in 0 s.
-    ["a build timeout over a week", `${minimal}build:\n  timeoutSeconds: 3000000\n`, /:4: build\.timeoutSeconds: .*604800/],
-    ["a schedule jitter over a day", `${minimal}schedule:\n  cron: "0 * * * *"\n  jitterSeconds: 10000000000\n`, /:5: schedule\.jitterSeconds: .*86400/],
+    ["a build timeout over a week", `${minimal}build:\n  timeoutSeconds: 3000000\n`, /:4: build\.timeoutSeconds: at most 604800 seconds \(a week\)/],
+    ["a schedule jitter over a day", `${minimal}schedule:\n  cron: "0 * * * *"\n  jitterSeconds: 10000000000\n`, /:5: schedule\.jitterSeconds: at most 86400 seconds \(a day\)/],
     ["invalid YAML", "target: [\n", /basewarm\.yaml:\d+: invalid YAML/],
     ["an empty file", "", /empty/],
     ["a username without password", `${minimal}registries:\n  docker.io:\n    username: me\n`, /registries\.docker\.io: give both username and a password/],
@@ -57,7 +59,7 @@ describe("config", () => {
     const dir = mkdtempSync(join(tmpdir(), "basewarm-config-"));
     writeFileSync(join(dir, "pw"), "\n");
     const viaFile = `${minimal}registries:\n  docker.io:\n    username: me\n    passwordFile: ${join(dir, "pw")}\n`;
-    expect(errorOf(viaFile)).toMatch(new RegExp(`:6: registries\\.docker\\.io\\.passwordFile: ${join(dir, "pw")} is empty; write the password in it`));
+    expect(errorOf(viaFile)).toMatch(new RegExp(`:6: registries\\.docker\\.io\\.passwordFile: password file ${join(dir, "pw")} is empty; write the password in it`));
   });
 
   it("takes passwords from the environment it is given, not from the file", () => {

@@ -87,7 +87,7 @@ describe("secrets never leak", () => {
     const all = outputs.join("\n");
     expect(all).toContain(`"level":20`); // the debug logs were really on
     // --debug shows each registry request (method, host, path, status, time), never its headers or query.
-    expect(all).toMatch(new RegExp(`basewarm: debug: registry request \\(method=HEAD, host=${tokenTarget().host.replace(/\./g, "\\.")}, path=/v2/[^ ?]+/manifests/1, status=200, ms=\\d+\\)`));
+    expect(all).toMatch(new RegExp(`basewarm: debug: registry request \\(method=HEAD, host=${tokenTarget().host.replace(/\./g, "\\.")}, path=/v2/[^ ?]+/manifests/1, status=200, headersMs=\\d+\\)`));
     const basic = Buffer.from(`${user.username}:${password}`).toString("base64");
     const tokens = tokenTarget().issuer!.log.length;
     expect(tokens).toBeGreaterThan(0);

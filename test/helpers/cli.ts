@@ -7,7 +7,10 @@ import { expect } from "vitest";
 export const CLI = resolve("dist/src/cli/main.js");
 
 /** How Node prints a process warning: `(node:1234) MaxListenersExceededWarning: …`. */
-export const NODE_WARNING = /\(node:\d+\) \[?\w*(Warning|DEP\d+)\]?[^\n]*/;
+export const NODE_WARNING = /^\(node:\d+\) (\[[^\]]+\] )?\w*Warning\b[^\n]*/m;
+
+/** Node warnings printed by processes from startBasewarm; test/setup.ts fails the test that started them. */
+export const startedProcessWarnings: string[] = [];
 
 export interface CliRun {
   code: number | null;
@@ -49,6 +52,10 @@ export function startBasewarm(args: string[], env: Record<string, string> = {}):
   let output = "";
   child.stdout?.on("data", (c: Buffer) => (output += c.toString()));
   child.stderr?.on("data", (c: Buffer) => (output += c.toString()));
+  child.on("close", () => {
+    const warning = NODE_WARNING.exec(output);
+    if (warning) startedProcessWarnings.push(`basewarm ${args.join(" ")}: ${warning[0]}`);
+  });
   return { child, output: () => output };
 }
 

@@ -105,7 +105,7 @@ const valid: Valid[] = [
 const invalid: [string, string][] = [
   ["", "empty reference"],
   // whitespace is named as such, not by the symptom another check would report
-  ["BAD REF", "contains whitespace; a reference is one word"],
+  ["BAD REF", "contains whitespace"],
   ["alpine:3 ", "contains whitespace"],
   ["alpine\t3", "contains whitespace"],
   // uppercase repository paths (a first component with uppercase is a host instead)

@@ -159,12 +159,14 @@ describe.each(["none", "basic", "token"] as const)("registry client against a re
       const bodies = await Promise.all(Array.from({ length: 12 }, () => streamToBuffer(client.blobRead(repo, digestOf(blob), { size: blob.length }))));
       expect(bodies.every((b) => b.equals(blob))).toBe(true);
       await new Promise((resolve) => setImmediate(resolve));
-      expect(getEventListeners(stop.signal, "abort")).toHaveLength(0);
+      // One listener on the caller's signal while the client lives (the client's own follows it), none after.
+      expect(getEventListeners(stop.signal, "abort")).toHaveLength(1);
       expect(warnings).not.toContain("MaxListenersExceededWarning");
     } finally {
       process.off("warning", onWarning);
       await client.close();
     }
+    expect(getEventListeners(stop.signal, "abort")).toHaveLength(0);
   });
 
   it("lists tags", async () => {

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { BasewarmError } from "../../errors.js";
+import { BasewarmError, errorMessage, isBasewarmError } from "../../errors.js";
 import { parseDuration } from "../args.js";
 import type { CliContext } from "../context.js";
 
@@ -18,11 +18,20 @@ export function registerStatus(program: Command, ctx: CliContext): void {
       const hours = Number(opts.staleHours);
       // Ten years: beyond that the date it names is not a date.
       if (!Number.isFinite(hours) || hours <= 0 || hours > MAX_STALE_HOURS) throw new BasewarmError("USAGE", `--stale-hours ${JSON.stringify(opts.staleHours)}: want a positive number of hours, at most ${MAX_STALE_HOURS}`);
-      if (opts.maxAge !== undefined && !opts.check) throw new BasewarmError("USAGE", `--max-age ${opts.maxAge} only counts with --check; add --check`);
+      if (opts.maxAge !== undefined && !opts.check) throw new BasewarmError("USAGE", `--max-age ${JSON.stringify(opts.maxAge)} only counts with --check; add --check`);
       const maxAgeMs = opts.maxAge === undefined ? undefined : parseDuration("--max-age", opts.maxAge);
       const [{ loadConfig }, { openRecordedState }, { stateStatus, healthProblems }, { shardName }] = await Promise.all([import("../../config/index.js"), import("../runtime.js"), import("../../run/status.js"), import("../../state/index.js")]);
       const loaded = loadConfig(opts.config, { env: ctx.env });
-      const state = await openRecordedState(loaded, ctx.env);
+      let state;
+      try {
+        state = await openRecordedState(loaded, ctx.env);
+      } catch (err) {
+        // For a monitor, a state nothing has written yet is "never ran" (1), like an empty one.
+        if (!opts.check || !isBasewarmError(err, "FILE_NOT_FOUND")) throw err;
+        ctx.io.stderr(`basewarm: ${errorMessage(err)}\n`);
+        ctx.setExit(1);
+        return;
+      }
       try {
         const status = await stateStatus(state, { staleBefore: new Date(Date.now() - hours * 3600_000) });
         const problems = healthProblems(status, new Date(), maxAgeMs);
