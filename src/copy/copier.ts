@@ -9,9 +9,9 @@ import { BasewarmError, errorMessage, isBasewarmError } from "../errors.js";
 import { silentLogger, type Logger } from "../log/index.js";
 import type { Reference } from "../reference/index.js";
 import { MEDIA_TYPES, parseManifest, type BlobDescriptor, type Descriptor, type Platform } from "../oci/index.js";
-import type { RegistryClient, RepositoryRef } from "../registry/index.js";
+import type { Manifest, RegistryClient, RepositoryRef } from "../registry/index.js";
 import { referenceIn, repositoryOf } from "../registry/index.js";
-import { indexForPlatforms, type ReducedIndex } from "./platforms.js";
+import { holdsFilteredCopy, indexForPlatforms, type ReducedIndex } from "./platforms.js";
 import { checkDestinationDigest } from "./destination-digest.js";
 import { DigestVerifier } from "./verify-stream.js";
 
@@ -185,8 +185,11 @@ export class Copier {
       }
     }
 
-    // Ask the source and the target at once: both answers are needed whatever they say.
-    const targetHead = !request.force && target.tag !== undefined ? this.client.manifestHead(target) : Promise.resolve(undefined);
+    // Ask the source and the target at once: both answers are needed whatever they say. Filtering,
+    // the target's manifest itself is read (it says what it was filtered from), so an unchanged
+    // image costs no fetch of the source index.
+    const checkTarget = !request.force && target.tag !== undefined;
+    const targetHead: Promise<Descriptor | Manifest | undefined> = !checkTarget ? Promise.resolve(undefined) : filtering ? this.manifestIfAny(target) : this.client.manifestHead(target);
     targetHead.catch(() => undefined);
     let top: Descriptor;
     if (source.digest !== undefined) {
@@ -197,6 +200,17 @@ export class Copier {
       top = head;
     }
     result.sourceDigest = top.digest;
+
+    if (filtering && checkTarget) {
+      const existing = await targetHead;
+      if (existing && "bytes" in existing && holdsFilteredCopy(existing, top.digest, request.platforms ?? [])) {
+        result.status = "unchanged";
+        result.digest = existing.digest;
+        result.mediaType = existing.mediaType;
+        result.platformsFiltered = existing.digest !== top.digest;
+        return;
+      }
+    }
 
     let filtered: ReducedIndex | undefined;
     if (filtering) {
@@ -256,7 +270,17 @@ export class Copier {
     await this.client.manifestPut(repo, tag, manifest);
   }
 
-  /** The source index reduced to the wanted platforms, or undefined when the source is not an index. */
+  /** A manifest, or undefined when the registry has none under that name. */
+  private async manifestIfAny(ref: Reference): Promise<Manifest | undefined> {
+    try {
+      return await this.client.manifestGet(ref);
+    } catch (err) {
+      if (isBasewarmError(err, "NOT_FOUND")) return undefined;
+      throw err;
+    }
+  }
+
+  /** The source index reduced to the wanted platforms, or undefined when the source is not an index or the filter keeps it all. */
   private async filteredIndex(source: Reference, digest: string, platforms: Platform[]): Promise<ReducedIndex | undefined> {
     const manifest = await this.client.manifestGet(source.pinned(digest));
     return indexForPlatforms(manifest, source.toString(), platforms);

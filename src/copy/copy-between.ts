@@ -95,7 +95,7 @@ class Walk {
     let manifest: ManifestBytes = await source.manifest(resolved);
     let top: Descriptor = { mediaType: manifest.mediaType, digest: resolved.digest, size: manifest.bytes.length };
     const platforms = this.request.platforms ?? [];
-    const reduced = platforms.length > 0 ? indexForPlatforms(manifest, source.name, platforms) : undefined;
+    const reduced = platforms.length > 0 ? indexForPlatforms({ ...manifest, digest: resolved.digest }, source.name, platforms) : undefined;
     if (reduced) {
       manifest = { bytes: reduced.bytes, mediaType: reduced.mediaType };
       top = { mediaType: reduced.mediaType, digest: reduced.digest, size: reduced.bytes.length };

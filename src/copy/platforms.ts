@@ -14,17 +14,48 @@ const REFERENCE_TYPE = "vnd.docker.reference.type";
 const REFERENCE_DIGEST = "vnd.docker.reference.digest";
 
 /**
- * An index reduced to the wanted platforms (`--platform`): a new document with a new digest. The
- * attestations of a kept image stay with it (their platform is unknown/unknown). Undefined when
+ * A filtered index says what it was made from, so a later run can tell it is current by reading
+ * the mirror's copy alone: without this, every run had to fetch the source index again (on Docker
+ * Hub, a counted pull per image) just to learn the digest its filtering would give.
+ */
+const FILTERED_FROM = "io.basewarm.filtered.from";
+const FILTERED_PLATFORMS = "io.basewarm.filtered.platforms";
+
+function platformList(platforms: Platform[]): string {
+  return platforms.map((p) => formatPlatform(p, { osVersion: true })).join(",");
+}
+
+/**
+ * Whether the target's manifest is already what filtering the source `sourceDigest` for `platforms`
+ * gives: its own filtered copy, or the source itself (a single image, or an index kept whole).
+ */
+export function holdsFilteredCopy(target: { bytes: Buffer; mediaType: string; digest: string }, sourceDigest: string, platforms: Platform[]): boolean {
+  // The source itself: a single image (never filtered), or an index the filter would keep whole.
+  if (target.digest === sourceDigest) return indexForPlatforms(target, target.digest, platforms) === undefined;
+  if (!isIndexMediaType(target.mediaType)) return false;
+  let annotations: unknown;
+  try {
+    annotations = (JSON.parse(target.bytes.toString("utf8")) as { annotations?: unknown } | null)?.annotations;
+  } catch {
+    return false;
+  }
+  const a = annotations !== null && typeof annotations === "object" ? (annotations as Record<string, unknown>) : {};
+  return a[FILTERED_FROM] === sourceDigest && a[FILTERED_PLATFORMS] === platformList(platforms);
+}
+
+/**
+ * An index reduced to the wanted platforms (`--platform`): a new document with a new digest, annotated
+ * with the source digest and the platforms. The attestations of a kept image stay with it (their platform is unknown/unknown). Undefined when
  * the manifest is not an index, or when the filter keeps every entry: then it is copied whole,
  * byte for byte, and keeps its digest.
  */
-export function indexForPlatforms(manifest: { bytes: Buffer; mediaType: string }, subject: string, platforms: Platform[]): ReducedIndex | undefined {
+export function indexForPlatforms(manifest: { bytes: Buffer; mediaType: string; digest: string }, subject: string, platforms: Platform[]): ReducedIndex | undefined {
   if (!isIndexMediaType(manifest.mediaType)) return undefined;
   const wanted = (child: ChildDescriptor) => platforms.some((p) => platformMatches(p, child.platform));
   const images = new Set(filterIndex(manifest.bytes, manifest.mediaType, subject, wanted).children.map((child) => child.digest));
   const reduced = filterIndex(manifest.bytes, manifest.mediaType, subject, (child) =>
-    images.has(child.digest) || (child.annotations?.[REFERENCE_TYPE] === "attestation-manifest" && images.has(child.annotations[REFERENCE_DIGEST] ?? "")));
+    images.has(child.digest) || (child.annotations?.[REFERENCE_TYPE] === "attestation-manifest" && images.has(child.annotations[REFERENCE_DIGEST] ?? "")),
+  { [FILTERED_FROM]: manifest.digest, [FILTERED_PLATFORMS]: platformList(platforms) });
   if (reduced.dropped.length === 0) return undefined;
   if (reduced.children.length === 0) {
     const available = reduced.dropped.map((c) => (c.platform ? formatPlatform(c.platform, { osVersion: true }) : "unknown")).join(", ");

@@ -103,14 +103,21 @@ export function parseManifest(bytes: Buffer, mediaType: string, subject: string)
  * The same index with only the entries `keep` accepts. Every other field and every kept entry
  * is carried over as the registry wrote it (annotations, unknown fields), so only the list shrinks.
  */
-export function filterIndex(bytes: Buffer, mediaType: string, subject: string, keep: (child: ChildDescriptor) => boolean): { bytes: Buffer; children: ChildDescriptor[]; dropped: ChildDescriptor[] } {
+export function filterIndex(bytes: Buffer, mediaType: string, subject: string, keep: (child: ChildDescriptor) => boolean, annotations?: Record<string, string>): { bytes: Buffer; children: ChildDescriptor[]; dropped: ChildDescriptor[] } {
   const { doc, m } = readShape(bytes, mediaType, subject);
   if (m.manifests === undefined) throw manifestInvalid(subject, "not an index (no manifests list)");
   const raw = m.manifests;
   const parsed = raw.map((entry, i) => readChildDescriptor(entry, subject, `manifests[${i}]`));
   const kept = parsed.map((child, i) => ({ child, i })).filter(({ child }) => keep(child));
-  const out = Buffer.from(JSON.stringify({ ...doc, manifests: kept.map(({ i }) => raw[i]) }));
+  const own = stringRecord((doc as { annotations?: unknown }).annotations);
+  const out = Buffer.from(JSON.stringify({ ...doc, manifests: kept.map(({ i }) => raw[i]), ...(annotations ? { annotations: { ...own, ...annotations } } : {}) }));
   return { bytes: out, children: kept.map(({ child }) => child), dropped: parsed.filter((c) => !kept.some((k) => k.child === c)) };
+}
+
+/** An index's own annotations, strings only (anything else is not an annotation). */
+function stringRecord(value: unknown): Record<string, string> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return {};
+  return Object.fromEntries(Object.entries(value).filter((e): e is [string, string] => typeof e[1] === "string"));
 }
 
 /** Media type from the document itself, for registries that send none. */
