@@ -156,7 +156,7 @@ export const configSchema = z.strictObject({
     extraArgs: z.array(z.string()).default([]),
   }).prefault({}),
   schedule: z.strictObject({
-    cron: z.string().refine((c) => cronIsValid(c), "not a valid cron expression (five or six fields, e.g. \"0 */6 * * *\")"),
+    cron: z.string().refine((c) => cronIsValid(c), "not a valid cron expression (five or six fields, each value in range and on a date that exists, e.g. \"0 */6 * * *\")"),
     /** Random delay before each scheduled run, so many instances do not hit a registry at once. */
     jitterSeconds: z.number().int().min(0).max(24 * 3600, "at most 86400 seconds (a day)").default(0),
     timezone: z.string().optional(),

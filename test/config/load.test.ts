@@ -34,6 +34,7 @@ describe("config", () => {
     ["an unknown nested key", `${minimal}concurrency:\n  blob: 4\n`, /:4: concurrency\.blob: unknown key "blob"/],
     ["a wrong type", `${minimal}concurrency:\n  blobs: many\n`, /:4: concurrency\.blobs: .*number/i],
     ["a bad cron expression", `${minimal}schedule:\n  cron: "every day"\n`, /:4: schedule\.cron: not a valid cron expression/],
+    ["a cron expression on a date that never comes", `${minimal}schedule:\n  cron: "0 0 31 2 *"\n`, /:4: schedule\.cron: not a valid cron expression \(five or six fields, each value in range and on a date that exists/],
     ["a bad platform", `${minimal}catalog:\n  - dockerfile: Dockerfile\n    platforms: [linux]\n`, /:5: catalog\[0\]\.platforms\[0\]: want os\/arch/],
     ["a bad image reference", `${minimal}images:\n  - "Alpine:3"\n`, /:4: images\[0\]: "Alpine:3": repository name must be lowercase; want an image reference/],
     ["a bad mirror prefix", "target:\n  registry: 127.0.0.1:5000\n  prefix: Team/Mirror\n", /:3: target\.prefix: "Team\/Mirror": repository name must be lowercase/],
