@@ -141,7 +141,8 @@ describe("basewarm serve (a real process)", () => {
     // A one-shot run stopped before its work was done exits 1, like any run that did not finish.
     expect(code).toBe(1);
     expect(Date.now() - started).toBeLessThan(40_000);
-    expect(readdirSync(temp)).toEqual([]);
+    // Node >= 22 keeps its module compile cache there on purpose (the CLI turns it on); nothing else may stay.
+    expect(readdirSync(temp).filter((name) => name !== "node-compile-cache")).toEqual([]);
     const db = new Database(join(dir, "state.db"), { readonly: true });
     expect(db.prepare("SELECT outcome FROM runs").all()).toEqual([{ outcome: "abandoned" }]);
     expect(db.prepare("SELECT outcome, reason FROM builds").all()).toEqual([{ outcome: "failed", reason: expect.stringMatching(/stopped/) }]);
