@@ -1,5 +1,5 @@
 import { BasewarmError } from "../errors.js";
-import { filterIndex, formatPlatform, isIndexMediaType, platformMatches, type ChildDescriptor, type Platform } from "../oci/index.js";
+import { filterIndex, formatPlatform, manifestAnnotations, isIndexMediaType, platformMatches, type ChildDescriptor, type Platform } from "../oci/index.js";
 import { digestOf } from "../reference/index.js";
 
 export interface ReducedIndex {
@@ -33,21 +33,20 @@ export function holdsFilteredCopy(target: { bytes: Buffer; mediaType: string; di
   // The source itself: a single image (never filtered), or an index the filter would keep whole.
   if (target.digest === sourceDigest) return indexForPlatforms(target, target.digest, platforms) === undefined;
   if (!isIndexMediaType(target.mediaType)) return false;
-  let annotations: unknown;
+  let annotations: Record<string, string>;
   try {
-    annotations = (JSON.parse(target.bytes.toString("utf8")) as { annotations?: unknown } | null)?.annotations;
+    annotations = manifestAnnotations(target.bytes, target.mediaType, target.digest);
   } catch {
-    return false;
+    return false; // not a document we wrote: filter the source again, which replaces it
   }
-  const a = annotations !== null && typeof annotations === "object" ? (annotations as Record<string, unknown>) : {};
-  return a[FILTERED_FROM] === sourceDigest && a[FILTERED_PLATFORMS] === platformList(platforms);
+  return annotations[FILTERED_FROM] === sourceDigest && annotations[FILTERED_PLATFORMS] === platformList(platforms);
 }
 
 /**
- * An index reduced to the wanted platforms (`--platform`): a new document with a new digest, annotated
- * with the source digest and the platforms. The attestations of a kept image stay with it (their platform is unknown/unknown). Undefined when
- * the manifest is not an index, or when the filter keeps every entry: then it is copied whole,
- * byte for byte, and keeps its digest.
+ * An index reduced to the wanted platforms (`--platform`): a new document with a new digest,
+ * annotated with the source digest and the platforms. The attestations of a kept image stay with
+ * it (their platform is unknown/unknown). Undefined when the manifest is not an index, or when the
+ * filter keeps every entry: then it is copied whole, byte for byte, and keeps its digest.
  */
 export function indexForPlatforms(manifest: { bytes: Buffer; mediaType: string; digest: string }, subject: string, platforms: Platform[]): ReducedIndex | undefined {
   if (!isIndexMediaType(manifest.mediaType)) return undefined;

@@ -1,6 +1,6 @@
 export { MEDIA_TYPES, MANIFEST_ACCEPT, isIndexMediaType, isImageManifestMediaType, isSchema1MediaType, bareMediaType } from "./media-types.js";
 export { type Descriptor, type ChildDescriptor, type BlobDescriptor } from "./descriptor.js";
-export { MANIFEST_SIZE_LIMIT, parseManifest, filterIndex, sniffMediaType, isBuildkitCache, type ParsedManifest } from "./manifest.js";
+export { MANIFEST_SIZE_LIMIT, parseManifest, filterIndex, manifestAnnotations, sniffMediaType, isBuildkitCache, type ParsedManifest } from "./manifest.js";
 export {
   DEFAULT_PLATFORM,
   PLATFORM_SYNTAX,

@@ -109,9 +109,14 @@ export function filterIndex(bytes: Buffer, mediaType: string, subject: string, k
   const raw = m.manifests;
   const parsed = raw.map((entry, i) => readChildDescriptor(entry, subject, `manifests[${i}]`));
   const kept = parsed.map((child, i) => ({ child, i })).filter(({ child }) => keep(child));
-  const own = stringRecord((doc as { annotations?: unknown }).annotations);
+  const own = stringRecord(doc["annotations"]);
   const out = Buffer.from(JSON.stringify({ ...doc, manifests: kept.map(({ i }) => raw[i]), ...(annotations ? { annotations: { ...own, ...annotations } } : {}) }));
   return { bytes: out, children: kept.map(({ child }) => child), dropped: parsed.filter((c) => !kept.some((k) => k.child === c)) };
+}
+
+/** A manifest's own annotations (strings only); throws MANIFEST_INVALID as parseManifest does. */
+export function manifestAnnotations(bytes: Buffer, mediaType: string, subject: string): Record<string, string> {
+  return stringRecord(readShape(bytes, mediaType, subject).doc["annotations"]);
 }
 
 /** An index's own annotations, strings only (anything else is not an annotation). */
