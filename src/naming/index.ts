@@ -1,1 +1,1 @@
-export { mirrorReference, mirrorRepository, cacheReference, hostPathComponent, type MirrorTarget } from "./mirror-names.js";
+export { mirrorReference, mirrorTarget, mirrorRepository, cacheReference, hostPathComponent, type MirrorTarget } from "./mirror-names.js";

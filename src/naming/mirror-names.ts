@@ -58,6 +58,16 @@ export function mirrorReference(source: Reference, target: Pick<MirrorTarget, "r
   });
 }
 
+/**
+ * Where an image lands, as the state records it. A digest names the content: `name:tag@digest` is
+ * mirrored by digest alone, never under the tag (BuildKit ignores that tag too), so a stale pin
+ * beside `name:tag` cannot move the mirror's tag back and forth from run to run.
+ */
+export function mirrorTarget(source: Reference, target: Pick<MirrorTarget, "registry" | "prefix">): Reference {
+  const mirrored = mirrorReference(source, target);
+  return mirrored.digest === undefined ? mirrored : mirrored.pinned(mirrored.digest);
+}
+
 /** The repository (no tag) holding a catalog entry's build cache. */
 export function cacheReference(cacheName: string, target: Pick<MirrorTarget, "registry" | "cachePrefix">): Reference {
   const repository = checkedRepository(joinPath([target.cachePrefix, cacheName]), "cache repository", "check target.cachePrefix and the entry's cache name");

@@ -3,7 +3,7 @@
  * record each resolution and outcome in the state file, and summarize.
  */
 import { Copier, type CopyResult, type ProgressEvent } from "../copy/index.js";
-import { mirrorReference } from "../naming/index.js";
+import { mirrorTarget } from "../naming/index.js";
 import { parsePlatform } from "../oci/index.js";
 import type { Config } from "../config/index.js";
 import { errorMessage } from "../errors.js";
@@ -73,10 +73,7 @@ export async function mirrorImages(options: MirrorOptions): Promise<MirrorReport
   });
   const requests = options.items.map((item) => ({
     source: item.reference,
-    // A digest names the content: `name:tag@digest` is mirrored by digest alone, never under the
-    // tag (BuildKit ignores that tag too), so a stale pin beside `name:tag` cannot move the
-    // mirror's tag back and forth from run to run.
-    target: pinnedTarget(mirrorReference(item.reference, config.target)),
+    target: mirrorTarget(item.reference, config.target),
     ...(item.platforms.length ? { platforms: item.platforms.map(parsePlatform) } : {}),
     ...(options.force ? { force: true } : {}),
     ...(config.mirror.referrers ? { referrers: true } : {}),
@@ -120,10 +117,6 @@ export async function mirrorImages(options: MirrorOptions): Promise<MirrorReport
       seconds: (Date.now() - started) / 1000,
     },
   };
-}
-
-function pinnedTarget(target: Reference): Reference {
-  return target.digest === undefined ? target : target.pinned(target.digest);
 }
 
 export interface MirrorRunOptions extends Omit<MirrorOptions, "state" | "runId"> {

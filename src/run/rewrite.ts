@@ -4,7 +4,7 @@
  */
 import type { Config } from "../config/index.js";
 import { extractImages, type ExtractOptions, type ImageUse, type RewriteResult } from "../dockerfile/index.js";
-import { mirrorReference } from "../naming/index.js";
+import { mirrorReference, mirrorTarget } from "../naming/index.js";
 import type { RegistryClient } from "../registry/index.js";
 import { rewriteToMirror } from "./pin.js";
 
@@ -46,6 +46,5 @@ export async function rewriteForMirror(request: RewriteRequest): Promise<MirrorR
 async function mirrorDigest(use: ImageUse, request: RewriteRequest): Promise<string | undefined> {
   const mirror = mirrorReference(use.reference, request.config.target);
   if (request.client) return (await request.client.manifestHead(mirror))?.digest;
-  const recorded = await request.mirroredDigest?.(use.normalized, (use.reference.digest === undefined ? mirror : mirror.pinned(use.reference.digest)).toString());
-  return recorded;
+  return request.mirroredDigest?.(use.normalized, mirrorTarget(use.reference, request.config.target).toString());
 }
