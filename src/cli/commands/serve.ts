@@ -35,8 +35,9 @@ export function registerServe(program: Command, ctx: CliContext): void {
               ...(shard ? { shard } : {}),
             });
             // "ok" only for a run that did all its work: a monitor reading these lines must see the rest.
-            if (report.outcome === "ok") logger.info({ health: "ok", runId: report.runId, outcome: report.outcome, host: hostname() }, "health");
-            else logger.warn({ health: report.outcome, runId: report.runId, outcome: report.outcome, host: hostname() }, "health");
+            const health = { health: report.outcome, runId: report.runId, outcome: report.outcome, host: hostname() };
+            if (report.outcome === "ok") logger.info(health, "health");
+            else logger.warn(health, "health");
             // Abandoned counts too: for --once the work was not done. A scheduled serve exits 0 at stop.
             if (report.outcome !== "ok") ctx.setExit(1);
           } catch (err) {
