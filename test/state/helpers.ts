@@ -5,22 +5,27 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { build } from "esbuild";
-import { isBasewarmError } from "../../src/errors.js";
+import { isBasewarmError, type ErrorCode } from "../../src/errors.js";
 
 /** A fresh state path in its own temp directory (the directory exists, the file does not). */
 export function tempStatePath(): string {
   return join(mkdtempSync(join(tmpdir(), "basewarm-state-")), "state.db");
 }
 
-/** The STATE_ERROR a call throws or rejects with, or a failed assertion when it fails otherwise or not at all. */
-export async function stateErrorOf(fn: () => unknown): Promise<Error> {
+/** The error with `code` a call throws or rejects with, or a failed assertion when it fails otherwise or not at all. */
+export async function errorWithCode(code: ErrorCode, fn: () => unknown): Promise<Error> {
   try {
     await fn();
   } catch (err) {
-    if (!isBasewarmError(err, "STATE_ERROR")) throw new Error(`expected a STATE_ERROR, got ${String(err)}`);
+    if (!isBasewarmError(err, code)) throw new Error(`expected a ${code}, got ${String(err)}`);
     return err;
   }
-  throw new Error("expected a STATE_ERROR, got no error");
+  throw new Error(`expected a ${code}, got no error`);
+}
+
+/** The STATE_ERROR a call throws or rejects with. */
+export function stateErrorOf(fn: () => unknown): Promise<Error> {
+  return errorWithCode("STATE_ERROR", fn);
 }
 
 /**

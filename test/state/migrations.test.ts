@@ -6,19 +6,10 @@ import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { SqliteStateStore as StateStore } from "../../src/state/index.js";
 import { MIGRATIONS, applyMigrations } from "../../src/state/migrations.js";
-import { isBasewarmError } from "../../src/errors.js";
-import { bundleForChildren, stateErrorOf, tempStatePath } from "./helpers.js";
+import { bundleForChildren, errorWithCode, stateErrorOf, tempStatePath } from "./helpers.js";
 
 /** Where the state file should be is the config's doing: CONFIG_INVALID, exit 2. */
-function configErrorOf(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    if (!isBasewarmError(err, "CONFIG_INVALID")) throw new Error(`expected a CONFIG_INVALID, got ${String(err)}`);
-    return err;
-  }
-  throw new Error("expected a CONFIG_INVALID, got no error");
-}
+const configErrorOf = (fn: () => unknown) => errorWithCode("CONFIG_INVALID", fn);
 
 function userVersion(path: string): number {
   const db = new Database(path, { readonly: true });
@@ -128,7 +119,7 @@ describe("state migrations", () => {
 
   it("refuses a missing directory instead of creating it", async () => {
     const dir = join(mkdtempSync(join(tmpdir(), "basewarm-state-")), "missing");
-    const err = configErrorOf(() => StateStore.open({ path: join(dir, "state.db") }));
+    const err = await configErrorOf(() => StateStore.open({ path: join(dir, "state.db") }));
     expect(err.message).toBe(`state directory ${dir} does not exist; create it or point state: at a file in an existing directory`);
   });
 
@@ -162,13 +153,13 @@ describe("state migrations", () => {
   it("refuses a directory that is a file", async () => {
     const parent = mkdtempSync(join(tmpdir(), "basewarm-state-"));
     writeFileSync(join(parent, "plain"), "x");
-    const err = configErrorOf(() => StateStore.open({ path: join(parent, "plain", "state.db") }));
+    const err = await configErrorOf(() => StateStore.open({ path: join(parent, "plain", "state.db") }));
     expect(err.message).toMatch(/^state directory .*plain does not exist/);
   });
 
   it("refuses a path that is a directory, naming it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "basewarm-state-"));
-    const err = configErrorOf(() => StateStore.open({ path: dir }));
+    const err = await configErrorOf(() => StateStore.open({ path: dir }));
     expect(err.message).toBe(`state file ${dir} is a directory; point state: at a file, e.g. ${join(dir, "basewarm.db")}`);
     expect(err.message).not.toContain("\n");
   });
