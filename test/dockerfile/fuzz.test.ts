@@ -99,11 +99,12 @@ describe("fuzz", () => {
         } else {
           expectOnlyBasewarmErrors(() => rewriteDockerfile(content, toMirror, opts));
         }
-        expect(Date.now() - t0).toBeLessThan(500);
+        // Bounds that catch a hang or an exponential blow-up, loose enough for a GC pause on a busy CI machine.
+        expect(Date.now() - t0).toBeLessThan(2_000);
       }),
       { numRuns: 2000, seed: 20240601 },
     );
-    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(Date.now() - started).toBeLessThan(30_000);
     // The generator must reach the interesting paths, not only the error exits.
     expect(withImages).toBeGreaterThan(100);
     expect(rewrittenSome).toBeGreaterThan(80);

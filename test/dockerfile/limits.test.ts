@@ -92,7 +92,8 @@ describe("deep nesting and long chains", () => {
 
 /**
  * Timing ratios, not absolute times (the machine is shared): with linear work, 10× the input takes
- * about 10× the time. Run in a child with a capped old space, so memory that grows with a large
+ * about 10× the time, with quadratic work 100×. The bound sits between the two (30×), because GC under
+ * the capped heap and a noisy CI machine pushed a linear run to 16× once; it still fails a quadratic one. Run in a child with a capped old space, so memory that grows with a large
  * multiple of the input (the old lexer needed ~80 bytes per input byte) fails the test.
  */
 describe("large input", () => {
@@ -118,7 +119,7 @@ describe("large input", () => {
     const result = JSON.parse(stdout) as Record<string, { small: number; large: number; ratio: number }>;
     console.log("large input timings (ms):", result);
     for (const kind of ["continuation", "lines"]) {
-      expect(result[kind]?.ratio, kind).toBeLessThan(15);
+      expect(result[kind]?.ratio, kind).toBeLessThan(30);
     }
   }, 600_000);
 });
