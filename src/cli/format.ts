@@ -40,7 +40,10 @@ export function formatPlan(plan: Plan): string {
   for (const row of plan.images) {
     // Filtered only when the mirror's digest says so: a single-platform image is copied whole.
     const filtered = row.mirrored && row.platforms.length > 0 && typeof row.mirrorDigest === "string" && row.mirrorDigest !== row.upstreamDigest ? " (platforms filtered)" : "";
-    const state = row.error ? `error: ${row.error}` : row.mirrored === undefined ? "" : row.mirrored ? `mirrored${filtered}` : "NOT mirrored";
+    const state = row.error ? `error: ${row.error}`
+      : row.mirrored === undefined ? ""
+      : row.mirrored ? `mirrored${filtered}`
+      : row.outOfDate !== undefined ? `OUT OF DATE (mirror ${row.outOfDate})` : "NOT mirrored";
     const digest = typeof row.upstreamDigest === "string" ? row.upstreamDigest.slice(0, 19) : "";
     const sites = row.usedBy.map((s) => (s.kind === "dockerfile" ? `${s.file}:${s.line}` : s.origin)).join(", ");
     lines.push(`${row.ref}  ${digest}  ${state}`, `    → ${row.mirror}`, `    used by ${sites}`);

@@ -32,14 +32,26 @@ function platformList(platforms: Platform[]): string {
 export function holdsFilteredCopy(target: { bytes: Buffer; mediaType: string; digest: string }, sourceDigest: string, platforms: Platform[]): boolean {
   // The source itself: a single image (never filtered), or an index the filter would keep whole.
   if (target.digest === sourceDigest) return indexForPlatforms(target, target.digest, platforms) === undefined;
-  if (!isIndexMediaType(target.mediaType)) return false;
+  const made = filteredFrom(target);
+  return made !== undefined && made.source === sourceDigest && made.platforms === platformList(platforms);
+}
+
+/**
+ * What a filtered index of ours says it was made from: the source digest and the platforms, as
+ * written. Undefined for anything else (not an index, no such annotations, not a document we can
+ * read), which a later copy filters again and replaces.
+ */
+export function filteredFrom(target: { bytes: Buffer; mediaType: string; digest: string }): { source: string; platforms: string } | undefined {
+  if (!isIndexMediaType(target.mediaType)) return undefined;
   let annotations: Record<string, string>;
   try {
     annotations = manifestAnnotations(target.bytes, target.mediaType, target.digest);
   } catch {
-    return false; // not a document we wrote: filter the source again, which replaces it
+    return undefined;
   }
-  return annotations[FILTERED_FROM] === sourceDigest && annotations[FILTERED_PLATFORMS] === platformList(platforms);
+  const source = annotations[FILTERED_FROM];
+  const platforms = annotations[FILTERED_PLATFORMS];
+  return source === undefined || platforms === undefined ? undefined : { source, platforms };
 }
 
 /**

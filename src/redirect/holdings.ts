@@ -1,10 +1,13 @@
 /**
- * What the mirror really holds, asked of the registries (manifest HEADs only, no pull-rate cost):
- * the one place of `src/redirect` that does I/O. Every generator below redirects only what this
- * says is held, so a builder is never pointed at an image the mirror lacks.
+ * What the mirror really holds, asked of the registries (manifest HEADs upstream, no pull-rate cost;
+ * a filtered copy is read from the mirror itself): the one place of `src/redirect` that does I/O.
+ * Every generator below redirects only what this says is held and current, so a builder is never
+ * pointed at an image the mirror lacks or holds out of date.
  */
+import { mirrorCopyOf, staleCopyMessage } from "../copy/index.js";
 import { errorMessage, isBasewarmError, type ErrorCode } from "../errors.js";
 import { mirrorReference, type MirrorTarget } from "../naming/index.js";
+import { parsePlatform } from "../oci/index.js";
 import type { Reference } from "../reference/index.js";
 import type { RegistryClient } from "../registry/index.js";
 
@@ -23,7 +26,7 @@ export interface HeldImage {
   mirror: Reference;
 }
 
-export type LeftOutReason = "not-mirrored" | "upstream-missing" | "lookup-failed";
+export type LeftOutReason = "not-mirrored" | "out-of-date" | "upstream-missing" | "lookup-failed";
 
 export interface LeftOutImage {
   source: Reference;
@@ -48,17 +51,14 @@ async function holdingOf(need: RedirectNeed, target: Pick<MirrorTarget, "registr
     if (upstreamDigest === undefined) {
       return { source, reason: "upstream-missing", message: "not found upstream, so its digest is unknown; fix the reference or mirror it again" };
     }
-    // A platform-filtered copy is a new index with its own digest, found by its tag; an unfiltered
-    // copy keeps the upstream digest, so the mirror must hold exactly that one (else it is stale).
-    // Limit: a filtered copy cannot be tied to the upstream digest it came from by HEADs alone
-    // (comparing children would need GETs, which count as pulls on Docker Hub), so a stale
-    // filtered copy is still redirected until the next mirror run refreshes it.
-    const filtered = need.platforms.length > 0 && mirrored.tag !== undefined;
-    const held = await client.manifestHead(filtered ? mirrored : mirrored.pinned(upstreamDigest));
+    // Only a current copy is redirected: a stale one (an older upstream digest, or filtered for
+    // other platforms) would hand the builder something other than what the tag names now.
+    const held = await mirrorCopyOf(client, mirrored, upstreamDigest, need.platforms.map(parsePlatform));
     if (held === undefined) {
-      const what = filtered ? mirrored.toString() : `${mirrored.name}@${upstreamDigest}`;
+      const what = mirrored.tag === undefined || need.platforms.length === 0 ? `${mirrored.name}@${upstreamDigest}` : mirrored.toString();
       return { source, reason: "not-mirrored", message: `the mirror does not hold ${what}; run basewarm mirror first` };
     }
+    if (!held.current) return { source, reason: "out-of-date", message: staleCopyMessage(mirrored, held, upstreamDigest) };
     return { source, upstreamDigest, mirror: mirrored.withDigest(held.digest) };
   } catch (err) {
     return {

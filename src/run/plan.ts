@@ -1,11 +1,14 @@
 /**
  * `basewarm plan`: every image the catalog needs, where it is used, its upstream digest, and
- * whether the mirror holds it — looked up with HEAD requests only (no pull-rate cost).
+ * whether the mirror holds it, current or out of date — HEAD requests upstream only (no pull-rate
+ * cost); a filtered copy is read from the mirror, which says what it was made from.
  */
 import type { Catalog, CatalogProblem, ImageUseSite } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
+import { mirrorCopyOf } from "../copy/index.js";
 import { errorMessage } from "../errors.js";
 import { mirrorReference } from "../naming/index.js";
+import { parsePlatform } from "../oci/index.js";
 import type { RegistryClient } from "../registry/index.js";
 
 export interface PlanImage {
@@ -18,6 +21,8 @@ export interface PlanImage {
   mirrored?: boolean;
   /** The digest the mirror holds (differs from upstream when platforms are filtered). */
   mirrorDigest?: string | null;
+  /** Set when the mirror holds a copy a mirror run would replace: why, in a few words. */
+  outOfDate?: string;
   error?: string;
 }
 
@@ -36,11 +41,10 @@ export async function planCatalog(config: Config, catalog: Catalog, client?: Reg
       try {
         const upstream = need.reference.digest ? { digest: need.reference.digest } : await client.manifestHead(need.reference);
         row.upstreamDigest = upstream?.digest ?? null;
-        // A platform-filtered copy is a new index with its own digest: ask the mirror by tag then.
-        const filtered = need.platforms.length > 0 && target.tag !== undefined;
-        const held = filtered ? await client.manifestHead(target) : upstream ? await client.manifestHead(target.pinned(upstream.digest)) : undefined;
-        row.mirrored = held !== undefined;
+        const held = upstream ? await mirrorCopyOf(client, target, upstream.digest, need.platforms.map(parsePlatform)) : undefined;
+        row.mirrored = held?.current === true;
         row.mirrorDigest = held?.digest ?? null;
+        if (held && !held.current) row.outOfDate = held.staleBecause ?? "stale";
       } catch (err) {
         row.error = errorMessage(err);
       }

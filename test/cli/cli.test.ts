@@ -233,6 +233,15 @@ describe("basewarm CLI", () => {
       expect((await basewarm(["mirror", "--config", config])).code).toBe(0);
       const after = jsonOf(await basewarm(["plan", "--config", config, "--json"])) as { images: { mirrored: boolean }[] };
       expect(after.images[0]!.mirrored).toBe(true);
+      // Upstream moves the tag on: the plan tells the mirror's older copy from none at all.
+      const next = makeImage({ seed: "cli-plan-next", layers: [makeLayer("cli-plan-next", 1000)] });
+      await pushImage(upstream().url, "lib/base", next, "2");
+      const stale = await basewarm(["plan", "--config", config]);
+      expect([stale.code, stale.stderr]).toEqual([0, ""]);
+      expect(stale.stdout.split("\n")[0]).toBe(`${upstream().host}/lib/base:2  ${next.digest.slice(0, 19)}  OUT OF DATE (mirror holds ${image.digest})`);
+      const staleJson = jsonOf(await basewarm(["plan", "--config", config, "--json"])) as { images: unknown[] };
+      expect(staleJson.images).toEqual([expect.objectContaining({ upstreamDigest: next.digest, mirrored: false, mirrorDigest: image.digest, outOfDate: `holds ${image.digest}` })]);
+      await pushImage(upstream().url, "lib/base", image, "2");
       const rewritten = await basewarm(["rewrite", join(dir, "app/Dockerfile"), "--config", config]);
       expect(rewritten.code).toBe(0);
       expect(rewritten.stderr).toBe("");
