@@ -2,6 +2,22 @@
 import { statSync } from "node:fs";
 import module from "node:module";
 
+/**
+ * A reader that goes away (`basewarm status | head -1`) is the reader's choice: the rest of the
+ * output is dropped and the command finishes its work and cleanup, instead of dying on an
+ * unhandled EPIPE with a stack trace. Any other write failure (a full disk under `> file`) is
+ * said in one line and fails the command.
+ */
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE" || err.code === "ERR_STREAM_DESTROYED") return;
+    process.exitCode = 1;
+    if (stream !== process.stderr && process.stderr.writable) {
+      process.stderr.write(`basewarm: cannot write the output: ${err.message}; check where standard output goes\n`);
+    }
+  });
+}
+
 // `--version` answers before anything else is loaded: monitoring and wrappers call it often.
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
@@ -12,7 +28,9 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   // runs Node 24: refs 109 -> 85 ms measured here); Node 20 has no such cache and skips this.
   (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   const { runCli } = (await import(programModule())) as typeof import("./program.js");
-  process.exitCode = await runCli(args);
+  const code = await runCli(args);
+  // A failed write of the output (set above) stays a failure whatever the command thought.
+  process.exitCode = Math.max(code, Number(process.exitCode ?? 0));
 }
 
 /**
