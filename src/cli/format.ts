@@ -43,7 +43,7 @@ export function formatPlan(plan: Plan): string {
     const state = row.error ? `error: ${row.error}`
       : row.mirrored === undefined ? ""
       : row.mirrored ? `mirrored${filtered}`
-      : row.outOfDate !== undefined ? `OUT OF DATE (mirror ${row.outOfDate})` : "NOT mirrored";
+      : row.outOfDate !== undefined ? `OUT OF DATE (${row.outOfDate})` : "NOT mirrored";
     const digest = typeof row.upstreamDigest === "string" ? row.upstreamDigest.slice(0, 19) : "";
     const sites = row.usedBy.map((s) => (s.kind === "dockerfile" ? `${s.file}:${s.line}` : s.origin)).join(", ");
     lines.push(`${row.ref}  ${digest}  ${state}`, `    → ${row.mirror}`, `    used by ${sites}`);

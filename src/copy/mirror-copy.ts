@@ -1,20 +1,20 @@
 /**
  * What the mirror holds of one image, measured against the upstream's current digest, asked of the
- * mirror alone (no pull counted upstream). `plan` and the redirect generators share it, so both
- * call a copy current exactly when `mirror` would leave it alone.
+ * mirror alone (no pull counted upstream). It reads the mirror's tag exactly as the copier does,
+ * so `plan` and the redirect generators call a copy current exactly when `mirror` would leave it.
  */
 import { isBasewarmError } from "../errors.js";
 import type { Platform } from "../oci/index.js";
 import type { Reference } from "../reference/index.js";
 import type { Manifest, RegistryClient } from "../registry/index.js";
-import { filteredFrom, holdsFilteredCopy } from "./platforms.js";
+import { filteredFrom, holdsFilteredCopy, platformList } from "./platforms.js";
 
 export interface MirrorCopy {
   /** The digest the mirror holds: the upstream's own, or that of its filtered index. */
   digest: string;
   /** Whether it is what a mirror run would make of the upstream's current digest now. */
   current: boolean;
-  /** For a copy that is not current, why, in a few words (what it was made from). */
+  /** For a copy that is not current, why, in a few words: what it holds against what is wanted. */
   staleBecause?: string;
 }
 
@@ -28,22 +28,33 @@ export async function mirrorCopyOf(client: RegistryClient, target: Reference, up
     const held = await client.manifestHead(target.pinned(upstreamDigest));
     return held && { digest: held.digest, current: true };
   }
-  if (platforms.length > 0) {
-    // The filtered index carries its own origin: one GET of our own registry tells current from stale.
-    const held = await manifestIfAny(client, target);
+  if (platforms.length === 0) {
+    // The tag, not the digest: the mirror may hold the upstream digest and still serve another
+    // copy under the tag (an older one, or one filtered by an earlier config).
+    const held = await client.manifestHead(target);
     if (held === undefined) return undefined;
-    if (holdsFilteredCopy(held, upstreamDigest, platforms)) return { digest: held.digest, current: true };
-    const made = filteredFrom(held);
-    const staleBecause = made === undefined
-      ? `holds ${held.digest}`
-      : made.source === upstreamDigest ? `filtered for ${made.platforms}` : `made from ${made.source}`;
-    return { digest: held.digest, current: false, staleBecause };
+    return held.digest === upstreamDigest
+      ? { digest: held.digest, current: true }
+      : { digest: held.digest, current: false, staleBecause: `mirror holds ${held.digest}, upstream is at ${upstreamDigest}` };
   }
-  const exact = await client.manifestHead(target.pinned(upstreamDigest));
-  if (exact) return { digest: exact.digest, current: true };
-  // Not at the upstream digest: the tag may still hold an older copy, which is worth naming.
-  const older = await client.manifestHead(target);
-  return older && { digest: older.digest, current: false, staleBecause: `holds ${older.digest}` };
+  // The filtered index carries its own origin: one GET of our own registry tells current from stale.
+  const held = await manifestIfAny(client, target);
+  if (held === undefined) return undefined;
+  if (holdsFilteredCopy(held, upstreamDigest, platforms)) return { digest: held.digest, current: true };
+  return { digest: held.digest, current: false, staleBecause: whyNotFiltered(held, upstreamDigest, platforms) };
+}
+
+function whyNotFiltered(held: Manifest, upstreamDigest: string, platforms: Platform[]): string {
+  const wanted = platformList(platforms);
+  const made = filteredFrom(held);
+  if (made === undefined) {
+    return held.digest === upstreamDigest
+      ? `mirror holds the whole index, the config asks for ${wanted}`
+      : `mirror holds ${held.digest}, upstream is at ${upstreamDigest}`;
+  }
+  return made.source === upstreamDigest
+    ? `mirror's copy is filtered for ${made.platforms}, the config asks for ${wanted}`
+    : `mirror's copy was filtered from ${made.source}, upstream is at ${upstreamDigest}`;
 }
 
 async function manifestIfAny(client: RegistryClient, ref: Reference): Promise<Manifest | undefined> {
@@ -55,7 +66,7 @@ async function manifestIfAny(client: RegistryClient, ref: Reference): Promise<Ma
   }
 }
 
-/** One line for a copy that is not current: what the mirror holds, and what to run. */
-export function staleCopyMessage(target: Reference, copy: MirrorCopy, upstreamDigest: string): string {
-  return `the mirror's ${target.toString()} is out of date (${copy.staleBecause ?? "stale"}; upstream is at ${upstreamDigest}); run basewarm mirror first`;
+/** One line for a copy that is not current: which mirror reference, why, and what to run. */
+export function staleCopyMessage(target: Reference, copy: MirrorCopy): string {
+  return `the mirror's ${target.toString()} is out of date (${copy.staleBecause ?? "not what a mirror run would make now"}); run basewarm mirror first`;
 }

@@ -21,8 +21,12 @@ const REFERENCE_DIGEST = "vnd.docker.reference.digest";
 const FILTERED_FROM = "io.basewarm.filtered.from";
 const FILTERED_PLATFORMS = "io.basewarm.filtered.platforms";
 
-function platformList(platforms: Platform[]): string {
-  return platforms.map((p) => formatPlatform(p, { osVersion: true })).join(",");
+/**
+ * The platforms as the annotation writes them: sorted and without repeats, so the same set in
+ * another order (a reordered `mirror.platforms`) makes the same index, digest included.
+ */
+export function platformList(platforms: Platform[]): string {
+  return [...new Set(platforms.map((p) => formatPlatform(p, { osVersion: true })))].sort().join(",");
 }
 
 /**

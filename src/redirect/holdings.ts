@@ -6,7 +6,7 @@
  */
 import { mirrorCopyOf, staleCopyMessage } from "../copy/index.js";
 import { errorMessage, isBasewarmError, type ErrorCode } from "../errors.js";
-import { mirrorReference, type MirrorTarget } from "../naming/index.js";
+import { mirrorReference, mirrorTarget, type MirrorTarget } from "../naming/index.js";
 import { parsePlatform } from "../oci/index.js";
 import type { Reference } from "../reference/index.js";
 import type { RegistryClient } from "../registry/index.js";
@@ -49,16 +49,17 @@ async function holdingOf(need: RedirectNeed, target: Pick<MirrorTarget, "registr
   try {
     const upstreamDigest = source.digest ?? (await client.manifestHead(source))?.digest;
     if (upstreamDigest === undefined) {
-      return { source, reason: "upstream-missing", message: "not found upstream, so its digest is unknown; fix the reference or mirror it again" };
+      return { source, reason: "upstream-missing", message: "not found upstream (no such tag or digest), so there is nothing to redirect; fix the reference" };
     }
     // Only a current copy is redirected: a stale one (an older upstream digest, or filtered for
     // other platforms) would hand the builder something other than what the tag names now.
-    const held = await mirrorCopyOf(client, mirrored, upstreamDigest, need.platforms.map(parsePlatform));
+    const landing = mirrorTarget(source, target);
+    const held = await mirrorCopyOf(client, landing, upstreamDigest, need.platforms.map(parsePlatform));
     if (held === undefined) {
-      const what = mirrored.tag === undefined || need.platforms.length === 0 ? `${mirrored.name}@${upstreamDigest}` : mirrored.toString();
+      const what = landing.tag === undefined ? `${landing.name}@${upstreamDigest}` : landing.toString();
       return { source, reason: "not-mirrored", message: `the mirror does not hold ${what}; run basewarm mirror first` };
     }
-    if (!held.current) return { source, reason: "out-of-date", message: staleCopyMessage(mirrored, held, upstreamDigest) };
+    if (!held.current) return { source, reason: "out-of-date", message: staleCopyMessage(landing, held) };
     return { source, upstreamDigest, mirror: mirrored.withDigest(held.digest) };
   } catch (err) {
     return {

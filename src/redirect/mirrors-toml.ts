@@ -57,7 +57,12 @@ export function mirrorsToml(input: MirrorsTomlInput): string {
     "# Merge them into the builder's buildkitd.toml and restart buildkitd (or recreate the buildx builder with --config).",
   ];
   // A registry's error text could carry a line break, which would end the comment mid-message.
-  for (const left of input.leftOut) parts.push(`# not in the mirror, pulled from upstream: ${left.source.toString()}: ${left.message.replace(/[\r\n]+/g, " ")}`);
+  // A mirror section redirects a whole registry: BuildKit falls back to upstream only where the
+  // mirror has nothing, so an out-of-date copy is still what builders get until a mirror run.
+  for (const left of input.leftOut) {
+    const what = left.reason === "out-of-date" ? "out of date in the mirror, still served from it until basewarm mirror runs" : "not in the mirror, pulled from upstream";
+    parts.push(`# ${what}: ${left.source.toString()}: ${left.message.replace(/[\r\n]+/g, " ")}`);
+  }
   for (const host of sources) {
     const lines = [`mirrors = [${tomlString(registryMirror(host, target))}]`];
     // The fallback to the source goes over plain HTTP too when the source is served that way.

@@ -7,7 +7,7 @@ import type { Catalog, CatalogProblem, ImageUseSite } from "../catalog/index.js"
 import type { Config } from "../config/index.js";
 import { mirrorCopyOf } from "../copy/index.js";
 import { errorMessage } from "../errors.js";
-import { mirrorReference } from "../naming/index.js";
+import { mirrorTarget } from "../naming/index.js";
 import { parsePlatform } from "../oci/index.js";
 import type { RegistryClient } from "../registry/index.js";
 
@@ -35,7 +35,7 @@ export interface Plan {
 export async function planCatalog(config: Config, catalog: Catalog, client?: RegistryClient): Promise<Plan> {
   const images: PlanImage[] = [];
   for (const [key, need] of catalog.images) {
-    const target = mirrorReference(need.reference, config.target);
+    const target = mirrorTarget(need.reference, config.target);
     const row: PlanImage = { ref: key, mirror: target.toString(), platforms: need.platforms, usedBy: need.sites };
     if (client) {
       try {

@@ -238,9 +238,9 @@ describe("basewarm CLI", () => {
       await pushImage(upstream().url, "lib/base", next, "2");
       const stale = await basewarm(["plan", "--config", config]);
       expect([stale.code, stale.stderr]).toEqual([0, ""]);
-      expect(stale.stdout.split("\n")[0]).toBe(`${upstream().host}/lib/base:2  ${next.digest.slice(0, 19)}  OUT OF DATE (mirror holds ${image.digest})`);
+      expect(stale.stdout.split("\n")[0]).toBe(`${upstream().host}/lib/base:2  ${next.digest.slice(0, 19)}  OUT OF DATE (mirror holds ${image.digest}, upstream is at ${next.digest})`);
       const staleJson = jsonOf(await basewarm(["plan", "--config", config, "--json"])) as { images: unknown[] };
-      expect(staleJson.images).toEqual([expect.objectContaining({ upstreamDigest: next.digest, mirrored: false, mirrorDigest: image.digest, outOfDate: `holds ${image.digest}` })]);
+      expect(staleJson.images).toEqual([expect.objectContaining({ upstreamDigest: next.digest, mirrored: false, mirrorDigest: image.digest, outOfDate: `mirror holds ${image.digest}, upstream is at ${next.digest}` })]);
       await pushImage(upstream().url, "lib/base", image, "2");
       const rewritten = await basewarm(["rewrite", join(dir, "app/Dockerfile"), "--config", config]);
       expect(rewritten.code).toBe(0);

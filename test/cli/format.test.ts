@@ -17,7 +17,7 @@ describe("plan as text", () => {
     expect(text(row({ platforms: ["linux/arm64"] }))).toMatch(/ mirrored$/);
     expect(text(row({}))).toMatch(/ mirrored$/);
     expect(text(row({ mirrored: false, mirrorDigest: null }))).toMatch(/ NOT mirrored$/);
-    expect(text(row({ mirrored: false, mirrorDigest: FILTERED, outOfDate: `holds ${FILTERED}` }))).toMatch(new RegExp(` OUT OF DATE \\(mirror holds ${FILTERED}\\)$`));
+    expect(text(row({ mirrored: false, mirrorDigest: FILTERED, outOfDate: `mirror holds ${FILTERED}, upstream is at ${UP}` }))).toMatch(new RegExp(` OUT OF DATE \\(mirror holds ${FILTERED}, upstream is at ${UP}\\)$`));
     expect(text(row({ error: "HEAD failed" }))).toMatch(/ error: HEAD failed$/);
   });
 });

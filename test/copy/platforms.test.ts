@@ -29,6 +29,18 @@ describe("an index reduced to the wanted platforms", () => {
     expect(indexForPlatforms({ bytes: buildkitIndex(), mediaType: INDEX, digest: sha256(buildkitIndex()) }, "x", [parsePlatform("linux/amd64"), parsePlatform("linux/arm64")])).toBeUndefined();
   });
 
+  it("makes the same index whatever the order of the wanted platforms, repeats included", () => {
+    // Three images, so a two-platform filter really filters.
+    const doc = JSON.parse(buildkitIndex().toString()) as { manifests: unknown[] };
+    doc.manifests.push({ mediaType: MANIFEST, digest: d("s390x"), size: 500, platform: { os: "linux", architecture: "s390x" } });
+    const bytes = Buffer.from(JSON.stringify(doc));
+    const index = { bytes, mediaType: INDEX, digest: sha256(bytes) };
+    const one = indexForPlatforms(index, "x", ["linux/amd64", "linux/arm64"].map(parsePlatform));
+    const other = indexForPlatforms(index, "x", ["linux/arm64", "linux/amd64", "linux/arm64/v8"].map(parsePlatform));
+    expect(one?.children).toHaveLength(4);
+    expect(other?.digest).toBe(one?.digest);
+  });
+
   it("names what is available when nothing matches, and leaves single images alone", () => {
     expect(() => indexForPlatforms({ bytes: buildkitIndex(), mediaType: INDEX, digest: sha256(buildkitIndex()) }, "x", [parsePlatform("linux/s390x")])).toThrow(/x has no manifest for linux\/s390x \(available: linux\/amd64, unknown\/unknown, linux\/arm64, unknown\/unknown\)/);
     expect(indexForPlatforms({ bytes: Buffer.from("{}"), mediaType: MANIFEST, digest: sha256("{}") }, "x", [parsePlatform("linux/s390x")])).toBeUndefined();

@@ -54,8 +54,8 @@ describe("what the mirror holds (manifest requests against real registries)", ()
     const second = await mirrorHoldings(needs.slice(0, 2), target, client);
     expect(second.held).toEqual([]);
     expect(second.leftOut.map((l) => [l.source.toString(), l.reason, l.message])).toEqual([
-      [`${up}/lib/app:1`, "out-of-date", `the mirror's ${mirror().host}/${repoIn(`${up}/lib/app:1`)}:1 is out of date (holds ${v1.digest}; upstream is at ${v2.digest}); run basewarm mirror first`],
-      [`${up}/lib/multi:1`, "out-of-date", `the mirror's ${mirror().host}/${repoIn(`${up}/lib/multi:1`)}:1 is out of date (made from ${multi.digest}; upstream is at ${multi2.digest}); run basewarm mirror first`],
+      [`${up}/lib/app:1`, "out-of-date", `the mirror's ${mirror().host}/${repoIn(`${up}/lib/app:1`)}:1 is out of date (mirror holds ${v1.digest}, upstream is at ${v2.digest}); run basewarm mirror first`],
+      [`${up}/lib/multi:1`, "out-of-date", `the mirror's ${mirror().host}/${repoIn(`${up}/lib/multi:1`)}:1 is out of date (mirror's copy was filtered from ${multi.digest}, upstream is at ${multi2.digest}); run basewarm mirror first`],
     ]);
 
     // The same upstream digest filtered for other platforms is not the copy the catalog asks for.
@@ -63,12 +63,22 @@ describe("what the mirror holds (manifest requests against real registries)", ()
     expect(arm.leftOut.map((l) => l.reason)).toEqual(["out-of-date"]);
     await pushImage(upstream().url, "lib/multi", multi, "1");
     const otherFilter = await mirrorHoldings([{ reference: parseReference(`${up}/lib/multi:1`), platforms: ["linux/arm64"] }], target, client);
-    expect(otherFilter.leftOut.map((l) => l.message)).toEqual([expect.stringContaining("(filtered for linux/amd64; upstream is at")]);
+    expect(otherFilter.leftOut.map((l) => l.message)).toEqual([expect.stringContaining("(mirror's copy is filtered for linux/amd64, the config asks for linux/arm64)")]);
 
     // A filtered index without basewarm's annotations (another tool's, or an older basewarm's) cannot
     // be tied to an upstream digest: it is out of date until a mirror run replaces it.
     await pushImage(mirror().url, repoIn(`${up}/lib/multi:1`), makeIndex([multi.children[0]!]), "1");
     const foreign = await mirrorHoldings(needs.slice(1, 2), target, client);
     expect(foreign.leftOut.map((l) => l.reason)).toEqual(["out-of-date"]);
+
+    // The mirror holds the upstream digest, but its tag serves another copy (filtered by an earlier
+    // config): the tag is what builders get and what a mirror run replaces, so it is out of date.
+    await pushImage(mirror().url, repoIn(`${up}/lib/multi:1`), multi);
+    const whole = { reference: parseReference(`${up}/lib/multi:1`), platforms: [] };
+    expect((await mirrorHoldings([whole], target, client)).leftOut.map((l) => l.reason)).toEqual(["out-of-date"]);
+    // Once the tag serves the whole index, it is held unfiltered, and out of date for a filter.
+    await pushImage(mirror().url, repoIn(`${up}/lib/multi:1`), multi, "1");
+    expect((await mirrorHoldings([whole], target, client)).held.map((h) => h.mirror.digest)).toEqual([multi.digest]);
+    expect((await mirrorHoldings(needs.slice(1, 2), target, client)).leftOut.map((l) => l.message)).toEqual([expect.stringContaining("(mirror holds the whole index, the config asks for linux/amd64)")]);
   });
 });

@@ -80,6 +80,9 @@ describe("buildkitd.toml mirrors (parsed with a TOML library; no buildkitd runs 
     expect(sectionsOf(toml)).toEqual({ "ghcr.io": { mirrors: ["127.0.0.1:5000/m/ghcr.io"] } });
     const broken = mirrorsToml({ target: { registry: "127.0.0.1:5000", prefix: "m" }, registries: ["ghcr.io"], plainHttp: () => false, leftOut: [{ ...leftOut[0]!, reason: "lookup-failed", message: "bad\r\n[registry.\"evil\"]\nmirrors = [\"x\"]" }] });
     expect(sectionsOf(broken)).toEqual({ "ghcr.io": { mirrors: ["127.0.0.1:5000/m/ghcr.io"] } });
+    // An out-of-date copy cannot be left out of a registry-wide mirror: the comment says it is still served.
+    const stale = mirrorsToml({ target: { registry: "127.0.0.1:5000", prefix: "m" }, registries: ["ghcr.io"], plainHttp: () => false, leftOut: [{ ...leftOut[0]!, reason: "out-of-date", message: "the mirror's x is out of date" }] });
+    expect(stale).toMatch(/^# out of date in the mirror, still served from it until basewarm mirror runs: ghcr\.io\/org\/gone:1: the mirror's x is out of date$/m);
   });
 
   it("an empty catalog with an HTTPS mirror gives a valid file with no sections", () => {
