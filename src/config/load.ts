@@ -1,5 +1,6 @@
 import { dirname, resolve } from "node:path";
 import { isAlias, isMap, isSeq, LineCounter, parseDocument, visit, type Node } from "yaml";
+import type { z } from "zod";
 import { BasewarmError, isBasewarmError } from "../errors.js";
 import { readRegularFile, resolvePath } from "../files/index.js";
 import { configSchema, type Config } from "./schema.js";
@@ -83,7 +84,7 @@ export function parseConfig(text: string, path: string, options: LoadOptions = {
     const keys = first.code === "unrecognized_keys" ? first.keys : [];
     const issuePath = [...first.path, ...(keys.length ? [keys[0]!] : [])] as (string | number)[];
     const line = lineOf(doc, counter, issuePath);
-    const what = first.code === "unrecognized_keys" ? `unknown key${keys.length > 1 ? "s" : ""} ${keys.map((k) => JSON.stringify(k)).join(", ")}` : first.message;
+    const what = first.code === "unrecognized_keys" ? `unknown key${keys.length > 1 ? "s" : ""} ${keys.map((k) => JSON.stringify(k)).join(", ")}` : issueText(first);
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? "s" : ""})` : "";
     throw fail(path, line, `${formatPath(issuePath)}: ${what}${more}`);
   }
@@ -115,6 +116,20 @@ export function parseConfig(text: string, path: string, options: LoadOptions = {
     }
   }
   return { config, path, dir, secrets };
+}
+
+/**
+ * zod's words for one issue, with what a YAML writer needs added: the reason a record key was
+ * refused (zod only says "Invalid key"), that YAML reads an unquoted 20 or true as a number or
+ * boolean where text is wanted, and how YAML writes a boolean (yes/no are text in YAML 1.2).
+ */
+function issueText(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_key") return issue.issues[0]?.message ?? issue.message;
+  if (issue.code === "invalid_type" && issue.expected === "string" && /received (number|boolean)/.test(issue.message)) {
+    return `${issue.message}; YAML reads an unquoted 20 or true as a number or boolean: quote it ("20")`;
+  }
+  if (issue.code === "invalid_type" && issue.expected === "boolean") return `${issue.message}; write true or false`;
+  return issue.message;
 }
 
 export function loadConfig(path: string, options: LoadOptions = {}): LoadedConfig {

@@ -104,7 +104,7 @@ export const configSchema = z.strictObject({
     prefix: repositoryPath.default("mirror"),
     cachePrefix: repositoryPath.default("cache"),
   }, { error: (issue) => (issue.input === undefined ? "missing: name the registry to mirror into, e.g. target: { registry: registry.example.com }" : undefined) }),
-  registries: z.record(z.string(), registryEntry).default({}),
+  registries: z.record(z.string().refine((h) => isValidRegistryHost(h), "want a registry host as key, like docker.io or 127.0.0.1:5000 (no scheme, no path)"), registryEntry).default({}),
   timeouts: timeoutsSchema,
   /** Path of a Docker config.json for credentials (`auths`, `credsStore`, `credHelpers`). */
   dockerConfig: z.string().min(1).optional(),
@@ -159,11 +159,21 @@ export const configSchema = z.strictObject({
     cron: z.string().refine((c) => cronIsValid(c), "not a valid cron expression (five or six fields, each value in range and on a date that exists, e.g. \"0 */6 * * *\")"),
     /** Random delay before each scheduled run, so many instances do not hit a registry at once. */
     jitterSeconds: z.number().int().min(0).max(24 * 3600, "at most 86400 seconds (a day)").default(0),
-    timezone: z.string().optional(),
+    // Checked here, not when serve starts: a bad zone is a config error with its line, exit 2.
+    timezone: z.string().refine((zone) => timeZoneIsKnown(zone), "not a time zone this Node knows; want an IANA name like UTC or Europe/Berlin").optional(),
   }).optional(),
   /** The CLI logs warnings by default; `serve` always logs at least info (health lines). */
   log: z.strictObject({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("warn") }).prefault({}),
 });
+
+function timeZoneIsKnown(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export type Config = z.infer<typeof configSchema>;
 

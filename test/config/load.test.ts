@@ -46,6 +46,10 @@ describe("config", () => {
     // Past Node's timer limit a timeout fires at once: every build would fail in 0 s.
     ["a build timeout over a week", `${minimal}build:\n  timeoutSeconds: 3000000\n`, /:4: build\.timeoutSeconds: at most 604800 seconds \(a week\)/],
     ["a schedule jitter over a day", `${minimal}schedule:\n  cron: "0 * * * *"\n  jitterSeconds: 10000000000\n`, /:5: schedule\.jitterSeconds: at most 86400 seconds \(a day\)/],
+    ["a registry key with a scheme", `${minimal}registries:\n  https://docker.io: { insecure: true }\n`, /:4: registries\.https:\/\/docker\.io: want a registry host as key, like docker\.io or 127\.0\.0\.1:5000 \(no scheme, no path\)$/],
+    ["an unknown time zone", `${minimal}schedule:\n  cron: "0 * * * *"\n  timezone: Mars/Base\n`, /:5: schedule\.timezone: not a time zone this Node knows; want an IANA name like UTC or Europe\/Berlin$/],
+    ["an unquoted number where text is wanted", `${minimal}catalog:\n  - dockerfile: Dockerfile\n    buildArgs: { NODE_VERSION: 20 }\n`, /:5: catalog\[0\]\.buildArgs\.NODE_VERSION: .*received number; YAML reads an unquoted 20 or true as a number or boolean: quote it \("20"\)$/],
+    ["yes where a boolean is wanted", `${minimal}mirror:\n  referrers: yes\n`, /:4: mirror\.referrers: .*received string; write true or false$/],
     ["invalid YAML", "target: [\n", /basewarm\.yaml:\d+: invalid YAML/],
     ["an empty file", "", /empty/],
     ["a username without password", `${minimal}registries:\n  docker.io:\n    username: me\n`, /registries\.docker\.io: give both username and a password/],
