@@ -171,6 +171,16 @@ export function platformsToMirror(reference: Reference, platforms: readonly stri
   return reference.digest === undefined ? [...platforms] : [];
 }
 
+/**
+ * Under a `mirror.platforms` filter, an image a Dockerfile pulls must still hold the platform it
+ * is pulled for: its `FROM --platform`, else the entry's platforms. Otherwise an entry building for
+ * linux/arm64 under a linux/amd64 filter would get a mirror copy without arm64, and fail.
+ */
+function platformsForUse(filter: readonly string[], entry: CatalogEntry, use: ImageUse): string[] {
+  if (filter.length === 0) return [];
+  return [...filter, ...(use.platform !== undefined ? [use.platform] : entry.platforms)];
+}
+
 export function loadCatalog(source: CatalogSource): Catalog {
   const { entries, problems } = expandCatalog(source);
   const images = new Map<string, ImageNeed>();
@@ -195,7 +205,7 @@ export function loadCatalog(source: CatalogSource): Catalog {
       const uses = entryImageUses(entry, source.readFile(entry.dockerfile));
       entryImages.set(entry.name, uses);
       for (const use of uses) {
-        need(use.reference, globalPlatforms, {
+        need(use.reference, platformsForUse(globalPlatforms, entry, use), {
           kind: "dockerfile", entry: entry.name, file: entry.dockerfile, line: use.line, use: use.kind,
           ...(use.stage === undefined ? {} : { stage: use.stage }),
           ...(use.platform === undefined ? {} : { platform: use.platform }),

@@ -57,6 +57,32 @@ describe("catalog", () => {
     expect([...catalog.images.keys()]).toEqual(["docker.io/library/alpine:3.20"]);
   });
 
+  it("under a platform filter, keeps the platforms each Dockerfile pulls for: its entry's and FROM --platform's", () => {
+    const loaded = workspace({
+      "arm/Dockerfile": "FROM alpine:3.20\n",
+      "cross/Dockerfile": "FROM --platform=linux/s390x golang:1.22 AS build\nFROM busybox:1\n",
+      "plain/Dockerfile": "FROM debian:12\n",
+    }, [
+      "target: { registry: 127.0.0.1:5000 }",
+      "mirror: { platforms: [linux/amd64] }",
+      "catalog:",
+      "  - { dockerfile: arm/Dockerfile, platforms: [linux/arm64] }",
+      "  - dockerfile: cross/Dockerfile",
+      "  - dockerfile: plain/Dockerfile",
+      "images: ['busybox@sha256:" + "b".repeat(64) + "']",
+    ].join("\n"));
+    const catalog = catalogOf(loaded);
+    expect(catalog.problems).toEqual([]);
+    expect(Object.fromEntries([...catalog.images].map(([key, need]) => [key, need.platforms]))).toEqual({
+      "docker.io/library/alpine:3.20": ["linux/amd64", "linux/arm64"],
+      "docker.io/library/golang:1.22": ["linux/amd64", "linux/s390x"],
+      "docker.io/library/busybox:1": ["linux/amd64"],
+      "docker.io/library/debian:12": ["linux/amd64"],
+      // A digest is mirrored whole whatever the filter.
+      [`docker.io/library/busybox@sha256:${"b".repeat(64)}`]: [],
+    });
+  });
+
   it("extracts per platform, so platform-named stages resolve for each", () => {
     const loaded = workspace({
       "p/Dockerfile": "FROM busybox:amd AS base-amd64\nFROM busybox:arm AS base-arm64\nFROM base-$TARGETARCH\n",
