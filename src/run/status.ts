@@ -13,7 +13,7 @@ export interface ShardStatus {
 
 export interface StateStatus {
   runs: RunRow[];
-  /** The last warm run of each shard (mirror-only runs stand with `all`). */
+  /** The last run of each watched shard (mirror-only runs stand with `all`; see watchedRuns). */
   shards: ShardStatus[];
   stale: { ref: string; lastResolved: string }[];
 }
@@ -21,13 +21,29 @@ export interface StateStatus {
 /** How many recent runs are looked at to find each shard's last one. */
 const RUNS_SCANNED = 200;
 
+/**
+ * The last run of each shard the deployment runs now, from recent runs (newest first). Once a
+ * run is sharded, the shards of the newest sharded run's count are watched: runs of an earlier
+ * count (4 shards, now 8) no longer exist to come back, and a whole-catalog run (`all`: a full
+ * run, or a one-off `basewarm mirror`) counts only while it is newer than every sharded run, so
+ * an operator's one-off failure is seen until the shards run again, not forever.
+ */
+export function watchedRuns(recent: readonly RunRow[]): Map<string, RunRow> {
+  const newestSharded = recent.find((run) => run.shard !== null);
+  const watched = new Map<string, RunRow>();
+  for (const run of recent) {
+    if (newestSharded !== undefined) {
+      if (run.shard === null ? run.id < newestSharded.id : run.shard.count !== newestSharded.shard?.count) continue;
+    }
+    const key = shardName(run.shard);
+    if (!watched.has(key)) watched.set(key, run);
+  }
+  return watched;
+}
+
 export async function stateStatus(state: StateStore, options: { staleBefore: Date; runs?: number }): Promise<StateStatus> {
   const recent = await state.recentRuns(RUNS_SCANNED);
-  const lastByShard = new Map<string, RunRow>();
-  for (const run of recent) {
-    const key = shardName(run.shard);
-    if (!lastByShard.has(key)) lastByShard.set(key, run);
-  }
+  const lastByShard = watchedRuns(recent);
   const shards: ShardStatus[] = [];
   for (const [shard, last] of [...lastByShard].sort(([a], [b]) => a.localeCompare(b))) {
     shards.push({ shard, last, failures: await state.failuresOfRun(last.id) });
@@ -52,4 +68,16 @@ export function healthProblems(status: StateStatus, now: Date, maxAgeMs?: number
     }
   }
   return problems;
+}
+
+/**
+ * What a run's summary says went wrong besides images and builds: catalog problems (a Dockerfile
+ * missing or unreadable) and the error that ended a run. The summary is the run's own JSON, so
+ * only strings are taken from it.
+ */
+export function runProblems(summary: unknown): string[] {
+  if (summary === null || typeof summary !== "object") return [];
+  const { problems, error } = summary as { problems?: unknown; error?: unknown };
+  const lines = Array.isArray(problems) ? problems.filter((p): p is string => typeof p === "string") : [];
+  return typeof error === "string" ? [...lines, `run stopped: ${error}`] : lines;
 }

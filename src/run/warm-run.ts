@@ -100,6 +100,9 @@ export async function warmRun(options: WarmRunOptions): Promise<RunReport> {
     const successes = mirror.summary.copied + mirror.summary.unchanged + builds.filter((b) => b.outcome !== "failed").length;
     const outcome = runOutcome({ aborted, failures, successes });
     const report: RunReport = { runId, outcome, trigger: options.trigger, mirror, builds, problems: catalog.problems, seconds: (Date.now() - started) / 1000 };
+    // Image and build failures are logged where they happen; catalog problems only here, so a
+    // pod log names the Dockerfile that is missing, not just a count.
+    for (const problem of catalog.problems) logger.warn({ runId, code: problem.code, error: problem.message }, "catalog problem");
     await state.finishRun(runId, outcome, {
       mirror: mirror.summary,
       builds: { built: builds.filter((b) => b.outcome === "built").length, skipped: builds.filter((b) => b.outcome === "skipped").length, failed: builds.filter((b) => b.outcome === "failed").length },

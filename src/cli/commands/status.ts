@@ -20,7 +20,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
       if (!Number.isFinite(hours) || hours <= 0 || hours > MAX_STALE_HOURS) throw new BasewarmError("USAGE", `--stale-hours ${JSON.stringify(opts.staleHours)}: want a positive number of hours, at most ${MAX_STALE_HOURS}`);
       if (opts.maxAge !== undefined && !opts.check) throw new BasewarmError("USAGE", `--max-age ${JSON.stringify(opts.maxAge)} only counts with --check; add --check`);
       const maxAgeMs = opts.maxAge === undefined ? undefined : parseDuration("--max-age", opts.maxAge);
-      const [{ loadConfig }, { openRecordedState }, { stateStatus, healthProblems }, { shardName }] = await Promise.all([import("../../config/index.js"), import("../runtime.js"), import("../../run/status.js"), import("../../state/index.js")]);
+      const [{ loadConfig }, { openRecordedState }, { stateStatus, healthProblems, runProblems }, { shardName }] = await Promise.all([import("../../config/index.js"), import("../runtime.js"), import("../../run/status.js"), import("../../state/index.js")]);
       const loaded = loadConfig(opts.config, { env: ctx.env });
       let state;
       try {
@@ -46,10 +46,12 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         if (runs.length === 0) ctx.io.stdout("no runs recorded yet\n");
         for (const run of runs) ctx.io.stdout(`run ${run.id}  ${run.trigger.padEnd(8)} ${run.outcome.padEnd(9)} shard ${shardName(run.shard).padEnd(5)} ${run.startedAt}${run.endedAt ? ` → ${run.endedAt}` : ""}\n`);
         for (const { shard, last, failures } of shards) {
-          if (failures.images.length + failures.builds.length === 0) continue;
+          const problems = runProblems(last.summary);
+          if (failures.images.length + failures.builds.length + problems.length === 0) continue;
           ctx.io.stdout(`failures in run ${last.id} (shard ${shard}):\n`);
           for (const image of failures.images) ctx.io.stdout(`  image ${image.source}: ${image.error ?? image.status}\n`);
           for (const build of failures.builds) ctx.io.stdout(`  build ${build.entry}: ${build.reason}\n`);
+          for (const problem of problems) ctx.io.stdout(`  ${problem}\n`);
         }
         if (stale.length > 0) {
           ctx.io.stdout(`stale (not resolved in ${hours} h):\n`);
@@ -61,3 +63,4 @@ export function registerStatus(program: Command, ctx: CliContext): void {
       }
     });
 }
+

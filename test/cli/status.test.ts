@@ -1,0 +1,50 @@
+/**
+ * `basewarm status` over a real state written by real runs (no registry needed: the catalogs name
+ * no images). What it watches, and that it says why a run failed.
+ */
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { basewarm, jsonOf, workspace } from "../helpers/cli.js";
+
+interface StatusJson {
+  shards: { shard: string; last: { id: number; outcome: string } }[];
+  problems: string[];
+}
+
+describe("status", () => {
+  it("names a failed run's catalog problem, and watches the shards the deployment runs now", async () => {
+    const dir = workspace({
+      "broken.yaml": "target: { registry: 127.0.0.1:9 }\nstate: s.db\ncatalog:\n  - dockerfile: nothere/*/Dockerfile\n",
+      "fleet.yaml": "target: { registry: 127.0.0.1:9 }\nstate: s.db\n",
+    });
+    const broken = join(dir, "broken.yaml");
+    const fleet = join(dir, "fleet.yaml");
+    const status = async (...extra: string[]) => basewarm(["status", "--config", fleet, ...extra]);
+
+    // A one-off whole-catalog run fails: status says why, not only that it failed.
+    expect((await basewarm(["run", "--config", broken])).code).toBe(1);
+    const failed = await status();
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toContain(`failures in run 1 (shard all):\n  ${broken}: catalog[0].dockerfile: no file matches "nothere/*/Dockerfile" (relative to ${dir})\n`);
+    const serveLog = await basewarm(["serve", "--once", "--config", broken]);
+    expect(serveLog.stdout + serveLog.stderr).toMatch(/"msg":"catalog problem"/);
+    expect(serveLog.stdout + serveLog.stderr).toContain("no file matches \\\"nothere/*/Dockerfile\\\"");
+
+    // The sharded runs that follow supersede it: the one-off failure is not watched forever.
+    for (const shard of ["0/2", "1/2"]) expect((await basewarm(["serve", "--once", "--config", fleet, "--shard", shard])).code).toBe(0);
+    const sharded = await status("--check", "--json");
+    expect([sharded.code, jsonOf<StatusJson>(sharded).shards.map((s) => `${s.shard} ${s.last.outcome}`)]).toEqual([0, ["0/2 ok", "1/2 ok"]]);
+
+    // A shard count changed (2 → 3): the old count's shards are gone, not stale forever.
+    expect((await basewarm(["serve", "--once", "--config", fleet, "--shard", "2/3"])).code).toBe(0);
+    const resharded = jsonOf<StatusJson>(await status("--check", "--json", "--max-age", "1h"));
+    expect(resharded.shards.map((s) => s.shard)).toEqual(["2/3"]);
+    expect(resharded.problems).toEqual([]);
+
+    // A one-off run newer than every shard run is watched until the shards run again.
+    expect((await basewarm(["run", "--config", broken])).code).toBe(1);
+    const oneOff = await status("--check");
+    expect(oneOff.code).toBe(1);
+    expect(oneOff.stderr).toMatch(/^basewarm: shard all: last run \d+ failed/m);
+  });
+});
