@@ -8,7 +8,7 @@ import { parseStateSetting } from "../../src/state/setting.js";
 describe("config/kubernetes-cronjob.yaml", () => {
   const docs = parseAllDocuments(readFileSync("config/kubernetes-cronjob.yaml", "utf8")).map((d) => d.toJS() as Record<string, any>);
   const cronJob = docs.find((d) => d["kind"] === "CronJob")!;
-  const configMap = docs.find((d) => d["kind"] === "ConfigMap")!;
+  const configMap = docs.find((d) => d["kind"] === "ConfigMap" && d["metadata"]["name"] === "basewarm-config")!;
 
   it("gives every index its own shard, with the shard count equal to completions, all running at once", () => {
     const job = cronJob["spec"]["jobTemplate"]["spec"];
@@ -32,5 +32,31 @@ describe("config/kubernetes-cronjob.yaml", () => {
     expect(env.find((e) => e.name === "PGPASSWORD")?.valueFrom?.secretKeyRef).toBeDefined();
     const volumes = cronJob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["volumes"] as { persistentVolumeClaim?: unknown }[];
     expect(volumes.some((v) => v.persistentVolumeClaim !== undefined)).toBe(false);
+  });
+
+  it("mounts the files the catalog names: every Dockerfile glob matches files the pod really has", () => {
+    const pod = cronJob["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    const mounts = pod["containers"][0]["volumeMounts"] as { name: string; mountPath: string }[];
+    const volumes = pod["volumes"] as { name: string; configMap?: { name: string; items?: { key: string; path: string }[] } }[];
+    // What the pod sees: for each mounted ConfigMap, its items' paths (or its keys) under the mount.
+    const files: string[] = [];
+    for (const mount of mounts) {
+      const source = volumes.find((v) => v.name === mount.name)?.configMap;
+      const map = docs.find((d) => d["kind"] === "ConfigMap" && d["metadata"]["name"] === source?.name);
+      expect(map, `volume ${mount.name}`).toBeDefined();
+      const keys = Object.keys(map!["data"] as object);
+      for (const item of source?.items ?? keys.map((key) => ({ key, path: key }))) {
+        expect(keys).toContain(item.key);
+        files.push(`${mount.mountPath}/${item.path}`);
+      }
+    }
+    const loaded = parseConfig(configMap["data"]["basewarm.yaml"] as string, "/etc/basewarm/basewarm.yaml", { env: { DOCKERHUB_TOKEN: "x" } });
+    expect(loaded.config.catalog.length).toBeGreaterThan(0);
+    for (const entry of loaded.config.catalog) {
+      const glob = new RegExp(`^${entry.dockerfile.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]+")}$`);
+      expect(files.filter((f) => glob.test(f)).length, entry.dockerfile).toBeGreaterThan(0);
+    }
+    // A CronJob with no builder would mirror and never warm a cache.
+    expect(loaded.config.build.driver).not.toBe("none");
   });
 });
