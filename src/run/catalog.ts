@@ -2,8 +2,11 @@
  * The run's door to the catalog: the loaded config becomes the catalog's typed source, and
  * Dockerfiles are read through one size-capped reader.
  */
-import { loadCatalog, type Catalog, type CatalogSource } from "../catalog/index.js";
+import { realpathSync } from "node:fs";
+import { resolve } from "node:path";
+import { expandCatalog, loadCatalog, type Catalog, type CatalogSource } from "../catalog/index.js";
 import type { LoadedConfig } from "../config/index.js";
+import type { ExtractOptions } from "../dockerfile/index.js";
 import { readRegularFile } from "../files/index.js";
 
 /** Real Dockerfiles are a few KiB; this bounds memory and time for anything handed to us by mistake. */
@@ -28,4 +31,37 @@ export function catalogSource(loaded: LoadedConfig): CatalogSource {
 
 export function catalogOf(loaded: LoadedConfig): Catalog {
   return loadCatalog(catalogSource(loaded));
+}
+
+/** The flags a command takes for one Dockerfile (`rewrite`, `buildkit-config DOCKERFILE`). */
+export interface DockerfileFlags {
+  buildArgs: Record<string, string>;
+  target?: string;
+  platform?: string;
+}
+
+/**
+ * How the run reads a Dockerfile given on the command line: when exactly one catalog entry builds
+ * it, that entry's build args, target and (single) platform, each overridden by the flags given.
+ * So a preview resolves `FROM node:${NODE_VERSION}` as the run does, without repeating the args.
+ */
+export function dockerfileOptions(loaded: LoadedConfig, path: string, flags: DockerfileFlags): ExtractOptions {
+  const real = (file: string) => {
+    try {
+      return realpathSync(file);
+    } catch {
+      return resolve(file);
+    }
+  };
+  const wanted = real(path);
+  const matches = expandCatalog(catalogSource(loaded)).entries.filter((entry) => real(entry.dockerfile) === wanted);
+  const entry = matches.length === 1 ? matches[0] : undefined;
+  const target = flags.target ?? entry?.target;
+  const platform = flags.platform ?? (entry?.platforms.length === 1 ? entry.platforms[0] : undefined);
+  return {
+    file: path,
+    buildArgs: { ...entry?.buildArgs, ...flags.buildArgs },
+    ...(target === undefined ? {} : { target }),
+    ...(platform === undefined ? {} : { platform }),
+  };
 }

@@ -10,13 +10,13 @@ export function registerBuildkitConfig(program: Command, ctx: CliContext): void 
     .argument("[dockerfile]", "only this Dockerfile's images (required for build-contexts)")
     .requiredOption("--config <file>", "basewarm config file (required)")
     .requiredOption("--format <format>", "mirrors, source-policy or build-contexts")
-    .option("--build-arg <NAME=VALUE>", "override an ARG of the Dockerfile (repeatable)", collect)
-    .option("--target <stage>", "the Dockerfile's build target")
-    .option("--platform <os/arch[/variant]>", "platform for the automatic platform ARGs")
+    .option("--build-arg <NAME=VALUE>", "override an ARG of the Dockerfile (repeatable; default: the catalog entry's buildArgs)", collect)
+    .option("--target <stage>", "the Dockerfile's build target (default: the catalog entry's)")
+    .option("--platform <os/arch[/variant]>", "platform for the automatic platform ARGs (default: the catalog entry's, if it has one)")
     .option("--json", "print JSON: the output with the redirected and left-out images")
     .action(async (path: string | undefined, opts: { config: string; format: string; buildArg?: string[]; target?: string; platform?: string; json?: boolean }) => {
       const buildArgs = parseBuildArgs(opts.buildArg ?? []);
-      const [{ loadConfig }, { catalogOf, readDockerfile }, { buildkitConfig, BUILDKIT_CONFIG_FORMATS }, { clientFor }] = await Promise.all([
+      const [{ loadConfig }, { catalogOf, readDockerfile, dockerfileOptions }, { buildkitConfig, BUILDKIT_CONFIG_FORMATS }, { clientFor }] = await Promise.all([
         import("../../config/index.js"), import("../../run/catalog.js"), import("../../redirect/index.js"), import("../runtime.js"),
       ]);
       const format = BUILDKIT_CONFIG_FORMATS.find((f) => f === opts.format);
@@ -28,11 +28,11 @@ export function registerBuildkitConfig(program: Command, ctx: CliContext): void 
       const loaded = loadConfig(opts.config, { env: ctx.env });
       const dockerfile = path === undefined ? undefined : {
         content: readDockerfile(path),
-        options: {
-          file: path, buildArgs,
+        options: dockerfileOptions(loaded, path, {
+          buildArgs,
           ...(opts.target === undefined ? {} : { target: opts.target }),
           ...(opts.platform === undefined ? {} : { platform: opts.platform }),
-        },
+        }),
       };
       const catalog = catalogOf(loaded);
       const client = clientFor(loaded, ctx.env, await ctx.logger(loaded.config.log.level));

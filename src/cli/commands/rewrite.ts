@@ -9,22 +9,22 @@ export function registerRewrite(program: Command, ctx: CliContext): void {
     .description("print a Dockerfile rewritten to pull from the mirror, pinned by the digest the mirror holds")
     .argument("<dockerfile>", "path of the Dockerfile")
     .requiredOption("--config <file>", "basewarm config file (required)")
-    .option("--build-arg <NAME=VALUE>", "override an ARG (repeatable)", collect)
-    .option("--target <stage>", "the build target")
-    .option("--platform <os/arch[/variant]>", "platform for the automatic platform ARGs")
+    .option("--build-arg <NAME=VALUE>", "override an ARG (repeatable; default: the catalog entry's buildArgs)", collect)
+    .option("--target <stage>", "the build target (default: the catalog entry's)")
+    .option("--platform <os/arch[/variant]>", "platform for the automatic platform ARGs (default: the catalog entry's, if it has one)")
     .option("--resolve", "ask the mirror which digest it holds for each image")
     .action(async (path: string, opts: { config: string; buildArg?: string[]; target?: string; platform?: string; resolve?: boolean }) => {
       const buildArgs = parseBuildArgs(opts.buildArg ?? []);
-      const [{ loadConfig }, { readDockerfile }, { rewriteForMirror }, runtime] = await Promise.all([
+      const [{ loadConfig }, { readDockerfile, dockerfileOptions }, { rewriteForMirror }, runtime] = await Promise.all([
         import("../../config/index.js"), import("../../run/catalog.js"), import("../../run/rewrite.js"), import("../runtime.js"),
       ]);
       const loaded = loadConfig(opts.config, { env: ctx.env });
       const content = readDockerfile(path);
-      const options = {
-        file: path, buildArgs,
+      const options = dockerfileOptions(loaded, path, {
+        buildArgs,
         ...(opts.target === undefined ? {} : { target: opts.target }),
         ...(opts.platform === undefined ? {} : { platform: opts.platform }),
-      };
+      });
       // Read what the state recorded, if there is a state yet: previewing must not create a file.
       const file = runtime.stateFile(loaded);
       const state = file === undefined || existsSync(file) ? await runtime.openState(loaded, ctx.env) : undefined;
