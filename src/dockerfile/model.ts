@@ -52,6 +52,8 @@ export interface LocatedUse {
   span: Span | null;
   /** Set for `FROM $VAR` / `FROM ${VAR}` whose value is a global ARG's literal default. */
   binding?: ArgBinding;
+  /** A FROM built from variables: the span of its whole image word, for a build whose args are fixed. */
+  variableSpan?: Span;
 }
 
 export interface Analysis {

@@ -76,7 +76,10 @@ export function resolveStages(stages: Stages, scope: GlobalScope, file: string):
       ...(platformValue === undefined ? {} : { platform: platformValue }),
       stage: stageLabel(stage),
     });
-    const located: LocatedUse = { use, span: raw.includes("$") ? null : originalSpan(stage.from.line, stage.baseWord.start, stage.baseWord.end) };
+    const wordSpan = originalSpan(stage.from.line, stage.baseWord.start, stage.baseWord.end);
+    const located: LocatedUse = raw.includes("$")
+      ? { use, span: null, ...(wordSpan === null ? {} : { variableSpan: wordSpan }) }
+      : { use, span: wordSpan };
     const whole = WHOLE_VAR_RE.exec(raw);
     const name = whole?.[1] ?? whole?.[2];
     const literal = name === undefined ? undefined : scope.sources.get(name)?.literal;

@@ -10,6 +10,11 @@
  * using the ARG maps to the same replacement, all of them are selected, and the variable appears nowhere
  * else in the file (not re-declared in a stage, not used in another ARG or instruction), so the change
  * cannot leak into RUN commands or other references.
+ *
+ * A build whose args are fixed (the warm run's admin build) may ask for `fixedArgs`: then any other
+ * `FROM` built from variables has its whole image word replaced by the literal mirror reference of
+ * what it expands to with those args. The file no longer follows other args there, which that one
+ * build never passes; without it, such a base would be pulled from upstream on every admin build.
  */
 import { BasewarmError } from "../errors.js";
 import { parseReference } from "../reference/index.js";
@@ -20,6 +25,15 @@ export interface RewriteResult {
   text: string;
   rewritten: ImageUse[];
   unrewritten: ImageUse[];
+}
+
+/**
+ * Another platform, differing in os and architecture from the build's (default linux/amd64), to see
+ * whether a reference depends on the platform ARGs.
+ */
+function otherPlatform(platform: string | undefined): string {
+  const [os, arch] = (platform ?? "linux/amd64").split("/");
+  return ["windows/s390x", "freebsd/riscv64"].find((p) => !p.startsWith(`${os}/`) && !p.endsWith(`/${arch}`)) ?? "windows/s390x";
 }
 
 const REPLACEMENT_RE = /^[A-Za-z0-9._:@/[\]-]+$/;
@@ -46,6 +60,7 @@ export function rewriteDockerfile(
   content: string | Uint8Array,
   map: (use: ImageUse) => string | undefined,
   options: ExtractOptions = {},
+  how: { fixedArgs?: boolean } = {},
 ): RewriteResult {
   const file = options.file ?? "Dockerfile";
   const text = decodeDockerfile(content, file);
@@ -81,6 +96,32 @@ export function rewriteDockerfile(
     checkReplacement(first, (group[0] as LocatedUse).use, file);
     edits.push({ span: binding.span, replacement: first });
     for (const located of group) done.add(located);
+  }
+
+  if (how.fixedArgs) {
+    // A word that expands differently on another platform (`FROM base-${TARGETARCH}`, directly or
+    // through another ARG) serves every platform of a build: it stays a variable.
+    let elsewhere: Map<number, string> | undefined;
+    const samePlatformFree = (located: LocatedUse, span: Span) => {
+      if (elsewhere === undefined) {
+        try {
+          elsewhere = new Map(analyzeDockerfile(text, { ...options, platform: otherPlatform(options.platform) }).uses
+            .flatMap((u) => (u.variableSpan === undefined ? [] : [[u.variableSpan.start, u.use.normalized] as const])));
+        } catch {
+          elsewhere = new Map(); // it does not even read the same elsewhere: leave every variable as it is
+        }
+      }
+      return elsewhere.get(span.start) === located.use.normalized;
+    };
+    for (const located of uses) {
+      if (done.has(located) || located.variableSpan === undefined) continue;
+      if (!samePlatformFree(located, located.variableSpan)) continue;
+      const replacement = map(located.use);
+      if (replacement === undefined) continue;
+      checkReplacement(replacement, located.use, file);
+      edits.push({ span: located.variableSpan, replacement });
+      done.add(located);
+    }
   }
 
   edits.sort((a, b) => a.span.start - b.span.start);

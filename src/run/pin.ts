@@ -10,9 +10,11 @@ import { mirrorReference, type MirrorTarget } from "../naming/index.js";
 export type MirrorDigest = (use: ImageUse) => string | undefined;
 
 export function rewriteToMirror(content: string | Uint8Array, target: Pick<MirrorTarget, "registry" | "prefix">, digestOf: MirrorDigest, options: ExtractOptions): RewriteResult {
+  // The build's args are fixed (the entry's, or the preview's flags): a FROM built from variables
+  // is pinned too, or its base would come from upstream on every admin build.
   return rewriteDockerfile(content, (use) => {
     const mirror = mirrorReference(use.reference, target);
     const digest = digestOf(use);
     return digest === undefined ? mirror.toString() : mirror.pinned(digest).toString();
-  }, options);
+  }, options, { fixedArgs: true });
 }

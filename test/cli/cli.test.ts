@@ -211,6 +211,28 @@ describe("basewarm CLI", () => {
       expect(rewritten.stdout).toBe(`FROM ${mirror().host}/pin/${up.replace(":", "-")}/pin/multi@${multi.digest}\n`);
     });
 
+    it("rewrite and buildkit-config read a catalog Dockerfile with its entry's build args, and pin a FROM built from them", async () => {
+      const image = makeImage({ seed: "cli-args", layers: [makeLayer("cli-args", 1000)] });
+      await pushImage(upstream().url, "lib/args", image, "2");
+      const dir = workspace({
+        "svc/Dockerfile": `ARG TAG=1\nFROM ${upstream().host}/lib/args:\${TAG}\nRUN echo $TAG\n`,
+        "basewarm.yaml": `target: { registry: "${mirror().host}", prefix: a }\nstate: s.db\ncatalog:\n  - dockerfile: svc/Dockerfile\n    buildArgs: { TAG: "2" }\n`,
+      });
+      const config = join(dir, "basewarm.yaml");
+      const dockerfile = join(dir, "svc/Dockerfile");
+      expect((await basewarm(["mirror", "--config", config])).code).toBe(0);
+      const pinned = `${mirror().host}/a/${upstream().host.replace(":", "-")}/lib/args@${image.digest}`;
+      const rewritten = await basewarm(["rewrite", dockerfile, "--config", config, "--resolve"]);
+      expect([rewritten.code, rewritten.stderr, rewritten.stdout]).toEqual([0, "", `ARG TAG=1\nFROM ${pinned}\nRUN echo $TAG\n`]);
+      const contexts = await basewarm(["buildkit-config", dockerfile, "--config", config, "--format", "build-contexts"]);
+      expect([contexts.code, contexts.stderr]).toEqual([0, ""]);
+      expect(contexts.stdout).toContain(`=docker-image://${mirror().host}/a/${upstream().host.replace(":", "-")}/lib/args:2@${image.digest}\n`);
+      // A flag still wins over the entry: TAG=1 does not exist upstream.
+      const flagged = await basewarm(["buildkit-config", dockerfile, "--config", config, "--format", "build-contexts", "--build-arg", "TAG=1"]);
+      expect(flagged.code).toBe(1);
+      expect(flagged.stderr).toContain(`lib/args:1: not found upstream`);
+    });
+
     it("plan and rewrite show the catalog against the mirror", async () => {
       const image = makeImage({ seed: "cli-plan", layers: [makeLayer("cli-plan", 1000)] });
       await pushImage(upstream().url, "lib/base", image, "2");

@@ -177,4 +177,25 @@ describe("rewriteDockerfile", () => {
   it("reports Dockerfile errors like extractImages", () => {
     expect(() => rewriteDockerfile("FROM ${NOPE}\n", toMirror, { file: "x/Dockerfile" })).toThrow(/^x\/Dockerfile:1: FROM \$\{NOPE\} expands to an empty image name/);
   });
+
+  describe("with fixed args (the admin build)", () => {
+    it("pins a FROM built from variables to what it expands to, keeping the ARG and everything else", () => {
+      const text = "ARG V=18\nARG FLAVOUR\nFROM node:${V}-${FLAVOUR:-slim} AS build\nRUN echo $V\nFROM $V AS second\n";
+      const options = { buildArgs: { V: "20" }, target: "build" };
+      const result = rewriteDockerfile(text, toMirror, options, { fixedArgs: true });
+      expect(result.text).toBe(`ARG V=18\nARG FLAVOUR\nFROM ${mirrored("docker.io/library/node")} AS build\nRUN echo $V\nFROM $V AS second\n`);
+      expect(result.unrewritten).toEqual([]);
+      // The rewritten file pulls the same image, now from the mirror.
+      expect(extractImages(result.text, options).map((u) => u.ref)).toEqual([mirrored("docker.io/library/node")]);
+      // Without fixed args (a file handed to tenants who pass their own args), it stays as written.
+      expect(rewriteDockerfile(text, toMirror, options).text).toBe(text);
+    });
+
+    it("leaves a FROM whose reference depends on the platform, directly or through another ARG", () => {
+      for (const text of ["FROM base-${TARGETARCH}:1\n", "ARG IMG=base-${TARGETARCH}:1\nFROM ${IMG}\n", "FROM --platform=$BUILDPLATFORM img:${BUILDOS}\n"]) {
+        const result = rewriteDockerfile(text, toMirror, { platform: "linux/arm64" }, { fixedArgs: true });
+        expect([result.text, result.unrewritten.length]).toEqual([text, 1]);
+      }
+    });
+  });
 });
