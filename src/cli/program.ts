@@ -29,7 +29,9 @@ export function buildProgram(ctx: CliContext): Command {
     .option("--debug", "print stack traces and debug logs")
     .exitOverride()
     .configureHelp({ showGlobalOptions: true })
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+    // commander's own errors ("error: unknown option") speak with basewarm's voice, like every other
+    // one-line error, and an option given before its command says where it goes.
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(usageLine(text)) });
   registerRun(program, ctx);
   registerServe(program, ctx);
   registerMirror(program, ctx);
@@ -69,3 +71,12 @@ export async function runCli(argv: string[], io: CliIo = defaultIo, env: Record<
     return exitCodeFor(err);
   }
 }
+
+function usageLine(text: string): string {
+  const line = text.replace(/^error: /, "basewarm: ");
+  const early = /^basewarm: unknown option '(--[a-z-]+)'/.exec(line);
+  return early && COMMAND_OPTIONS.has(early[1] ?? "") ? `${line.trimEnd()}; options go after the command: basewarm COMMAND ${early[1]} ...\n` : line;
+}
+
+/** Options that belong to a command, not to basewarm itself (`basewarm --config F run` is a common slip). */
+const COMMAND_OPTIONS = new Set(["--config", "--json", "--shard", "--once", "--force", "--platform", "--build-arg", "--target", "--resolve", "--format", "--check", "--offline"]);

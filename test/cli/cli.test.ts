@@ -59,7 +59,11 @@ describe("basewarm CLI", () => {
   it("rejects an unknown command or option as usage errors", async () => {
     const run = await basewarm(["mirorr"]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/unknown command 'mirorr'/);
+    expect(run.stderr).toMatch(/^basewarm: unknown command 'mirorr'/);
+    const early = await basewarm(["--config", "x.yaml", "run"]);
+    expect([early.code, early.stderr]).toEqual([2, "basewarm: unknown option '--config'; options go after the command: basewarm COMMAND --config ...\n"]);
+    const missing = await basewarm(["buildkit-config", "--config", "x.yaml"]);
+    expect([missing.code, missing.stderr]).toEqual([2, "basewarm: required option '--format <format>' not specified\n"]);
   });
 
   describe("against real registries", () => {
