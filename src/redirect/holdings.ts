@@ -49,12 +49,17 @@ async function holdingOf(need: RedirectNeed, target: Pick<MirrorTarget, "registr
   try {
     const upstreamDigest = source.digest ?? (await client.manifestHead(source))?.digest;
     if (upstreamDigest === undefined) {
-      return { source, reason: "upstream-missing", message: "not found upstream (no such tag or digest), so there is nothing to redirect; fix the reference" };
+      return { source, reason: "upstream-missing", message: "not found upstream (no such tag), so there is nothing to redirect; fix the reference" };
     }
     // Only a current copy is redirected: a stale one (an older upstream digest, or filtered for
     // other platforms) would hand the builder something other than what the tag names now.
     const landing = mirrorTarget(source, target);
     const held = await mirrorCopyOf(client, landing, upstreamDigest, need.platforms.map(parsePlatform));
+    // A digest is not looked up upstream first (it names the content), so when the mirror lacks
+    // it, one HEAD tells a digest upstream never had (a typo) from one not mirrored yet.
+    if (held === undefined && source.digest !== undefined && (await client.manifestHead(source)) === undefined) {
+      return { source, reason: "upstream-missing", message: "not found upstream (no such digest), so there is nothing to redirect; fix the reference" };
+    }
     if (held === undefined) {
       const what = landing.tag === undefined ? `${landing.name}@${upstreamDigest}` : landing.toString();
       return { source, reason: "not-mirrored", message: `the mirror does not hold ${what}; run basewarm mirror first` };

@@ -26,11 +26,12 @@ async function postgresPassword(location: PostgresLocation, env: Readonly<Record
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     const why = code === "ENOENT" ? "it does not exist" : code === "EACCES" || code === "EPERM" ? "permission denied" : `${String(code ?? "")} ${err instanceof Error ? err.message.split("\n")[0] : ""}`.trim();
-    throw new BasewarmError("STATE_ERROR", `${location.label}: cannot read the password file PGPASSWORD_FILE=${file}: ${why}; mount the secret there or fix the variable`);
+    // The operator's setup, not the database: a usage error (exit 2), like a missing config file.
+    throw new BasewarmError(code === "ENOENT" ? "FILE_NOT_FOUND" : "FILE_UNREADABLE", `${location.label}: cannot read the password file PGPASSWORD_FILE=${file}: ${why}; mount the secret there or fix the variable`);
   }
   // Secret files usually end with a newline that is not part of the password.
   const password = content.replace(/\r?\n$/, "");
-  if (password === "") throw new BasewarmError("STATE_ERROR", `${location.label}: the password file PGPASSWORD_FILE=${file} is empty; put the password in it`);
+  if (password === "") throw new BasewarmError("CONFIG_INVALID", `${location.label}: the password file PGPASSWORD_FILE=${file} is empty; put the password in it`);
   return password;
 }
 

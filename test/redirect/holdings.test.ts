@@ -35,6 +35,7 @@ describe("what the mirror holds (manifest requests against real registries)", ()
       { reference: parseReference(`${up}/lib/multi:1`), platforms: ["linux/amd64"] },
       { reference: parseReference(`${up}/lib/pinned@${v2.digest}`), platforms: [] },
       { reference: parseReference(`${up}/lib/absent:1`), platforms: [] },
+      { reference: parseReference(`${up}/lib/pinned@sha256:${"9".repeat(64)}`), platforms: [] },
     ];
     const first = await mirrorHoldings(needs, target, client);
     expect(first.held.map((h) => [h.source.toString(), h.upstreamDigest, h.mirror.toString()])).toEqual([
@@ -44,6 +45,8 @@ describe("what the mirror holds (manifest requests against real registries)", ()
     expect(first.leftOut.map((l) => [l.source.toString(), l.reason])).toEqual([
       [`${up}/lib/pinned@${v2.digest}`, "not-mirrored"],
       [`${up}/lib/absent:1`, "upstream-missing"],
+      // A digest upstream never had is a typo to fix, not an image to mirror.
+      [`${up}/lib/pinned@sha256:${"9".repeat(64)}`, "upstream-missing"],
     ]);
 
     // Upstream moves app:1 and multi:1 on: the mirror's copies are out of date, so neither is

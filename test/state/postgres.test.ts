@@ -13,7 +13,7 @@ import { isBasewarmError } from "../../src/errors.js";
 import { openStateStore, parseStateSetting, type StateStore } from "../../src/state/index.js";
 import { PG_MIGRATIONS, applyPgMigrations } from "../../src/state/postgres-migrations.js";
 import { startPostgres, type RunningPostgres } from "../../testkit/index.js";
-import { Child, bundleForChildren, stateErrorOf } from "./helpers.js";
+import { Child, bundleForChildren, errorWithCode, stateErrorOf } from "./helpers.js";
 
 async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>, password?: string): Promise<T> {
   const u = new URL(url);
@@ -219,8 +219,14 @@ describe("state on PostgreSQL with a password", () => {
     const missing = await stateErrorOf(() => open(url));
     expect(missing.message).toMatch(new RegExp(`^state database .*: cannot prepare it: the server asks for a password and none is set`));
     const gone = join(tmpdir(), "basewarm-no-such-password-file");
-    expect((await stateErrorOf(() => open(url, { PGPASSWORD_FILE: gone }))).message).toBe(
+    // The operator's setup, not the database: exit 2, like a missing config file.
+    expect((await errorWithCode("FILE_NOT_FOUND", () => open(url, { PGPASSWORD_FILE: gone }))).message).toBe(
       `state database ${url}: cannot read the password file PGPASSWORD_FILE=${gone}: it does not exist; mount the secret there or fix the variable`,
+    );
+    const empty = join(mkdtempSync(join(tmpdir(), "basewarm-pw-")), "password");
+    writeFileSync(empty, "\n");
+    expect((await errorWithCode("CONFIG_INVALID", () => open(url, { PGPASSWORD_FILE: empty }))).message).toBe(
+      `state database ${url}: the password file PGPASSWORD_FILE=${empty} is empty; put the password in it`,
     );
     for (const err of [wrong, missing]) {
       expect(err.message).not.toContain(password);
