@@ -15,12 +15,18 @@ export function parseShard(value: string | undefined): Shard | undefined {
   return { index, count };
 }
 
-export function parseBuildArgs(values: string[]): Record<string, string> {
+/**
+ * `--build-arg NAME=VALUE`, or `--build-arg NAME` for the value of NAME in the environment, as
+ * docker build takes it (an unset NAME passes nothing, so the ARG keeps its default).
+ */
+export function parseBuildArgs(values: string[], env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const value of values) {
     const eq = value.indexOf("=");
-    if (eq <= 0) throw new BasewarmError("USAGE", `--build-arg ${JSON.stringify(value)}: want NAME=VALUE`);
-    out[value.slice(0, eq)] = value.slice(eq + 1);
+    const name = eq === -1 ? value : value.slice(0, eq);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new BasewarmError("USAGE", `--build-arg ${JSON.stringify(value)}: want NAME=VALUE, or NAME to take its value from the environment`);
+    const given = eq === -1 ? env[name] : value.slice(eq + 1);
+    if (given !== undefined) out[name] = given;
   }
   return out;
 }

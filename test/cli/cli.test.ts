@@ -24,10 +24,18 @@ describe("basewarm CLI", () => {
     ]);
   });
 
+  it("refs --build-arg NAME takes the value from the environment, as docker build does, and passes nothing when unset", async () => {
+    const dir = workspace({ Dockerfile: "ARG V=3.20\nFROM alpine:${V}\n" });
+    const refsWith = async (env: Record<string, string>) => jsonOf<{ ref: string }[]>(await basewarm(["refs", join(dir, "Dockerfile"), "--json", "--build-arg", "V"], { env })).map((u) => u.ref);
+    expect(await refsWith({ V: "3.18" })).toEqual(["alpine:3.18"]);
+    expect(await refsWith({})).toEqual(["alpine:3.20"]);
+  });
+
   it.each([
     [["refs", "/nonexistent/Dockerfile"], /Dockerfile \/nonexistent\/Dockerfile not found/],
     [["refs", "BADFILE"], /BADFILE:2: .*lowercase/],
-    [["refs", "Dockerfile", "--build-arg", "NOEQUALS"], /--build-arg "NOEQUALS": want NAME=VALUE/],
+    [["refs", "Dockerfile", "--build-arg", "=3.19"], /--build-arg "=3\.19": want NAME=VALUE, or NAME to take its value from the environment/],
+    [["refs", "Dockerfile", "--build-arg", "BAD-NAME=1"], /--build-arg "BAD-NAME=1": want NAME=VALUE/],
     [["mirror", "--config", "/nonexistent.yaml"], /config file \/nonexistent\.yaml not found/],
     [["mirror", "--config", "BADCONFIG"], /basewarm\.yaml:2: concurrency\.blobs: .*number/i],
     [["copy", "Alpine", "x"], /invalid reference "Alpine": repository name must be lowercase/],

@@ -15,7 +15,7 @@ export function registerBuildkitConfig(program: Command, ctx: CliContext): void 
     .option("--platform <os/arch[/variant]>", "platform for the automatic platform ARGs (default: the catalog entry's, if it has one)")
     .option("--json", "print JSON: the output with the redirected and left-out images")
     .action(async (path: string | undefined, opts: { config: string; format: string; buildArg?: string[]; target?: string; platform?: string; json?: boolean }) => {
-      const buildArgs = parseBuildArgs(opts.buildArg ?? []);
+      const buildArgs = parseBuildArgs(opts.buildArg ?? [], ctx.env);
       const [{ loadConfig }, { catalogOf, readDockerfile, dockerfileOptions }, { buildkitConfig, BUILDKIT_CONFIG_FORMATS }, { clientFor }] = await Promise.all([
         import("../../config/index.js"), import("../../run/catalog.js"), import("../../redirect/index.js"), import("../runtime.js"),
       ]);

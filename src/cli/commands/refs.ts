@@ -24,7 +24,7 @@ export function registerRefs(program: Command, ctx: CliContext): void {
     .option("--platform <os/arch[/variant]>", "platform for the automatic platform ARGs")
     .option("--json", "print an array of objects")
     .action(async (path: string, opts: { buildArg?: string[]; target?: string; platform?: string; json?: boolean }) => {
-      const buildArgs = parseBuildArgs(opts.buildArg ?? []);
+      const buildArgs = parseBuildArgs(opts.buildArg ?? [], ctx.env);
       // Only the parser and the file reader: no registry client, no state.
       const [{ extractImages }, { readDockerfile }] = await Promise.all([import("../../dockerfile/index.js"), import("../../run/catalog.js")]);
       const uses = extractImages(readDockerfile(path), {

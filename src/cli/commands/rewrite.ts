@@ -14,7 +14,7 @@ export function registerRewrite(program: Command, ctx: CliContext): void {
     .option("--platform <os/arch[/variant]>", "platform for the automatic platform ARGs (default: the catalog entry's, if it has one)")
     .option("--resolve", "ask the mirror which digest it holds for each image")
     .action(async (path: string, opts: { config: string; buildArg?: string[]; target?: string; platform?: string; resolve?: boolean }) => {
-      const buildArgs = parseBuildArgs(opts.buildArg ?? []);
+      const buildArgs = parseBuildArgs(opts.buildArg ?? [], ctx.env);
       const [{ loadConfig }, { readDockerfile, dockerfileOptions }, { rewriteForMirror }, runtime] = await Promise.all([
         import("../../config/index.js"), import("../../run/catalog.js"), import("../../run/rewrite.js"), import("../runtime.js"),
       ]);
