@@ -64,7 +64,7 @@ export function healthProblems(status: StateStatus, now: Date, maxAgeMs?: number
     }
     const age = now.getTime() - Date.parse(last.startedAt);
     if (maxAgeMs !== undefined && age > maxAgeMs) {
-      problems.push(`shard ${shard}: last run ${last.id} started ${last.startedAt}, more than ${Math.round(maxAgeMs / 60_000)} min ago`);
+      problems.push(`shard ${shard}: last run ${last.id} started ${last.startedAt}, more than ${durationText(maxAgeMs)} ago`);
     }
   }
   return problems;
@@ -80,4 +80,12 @@ export function runProblems(summary: unknown): string[] {
   const { problems, error } = summary as { problems?: unknown; error?: unknown };
   const lines = Array.isArray(problems) ? problems.filter((p): p is string => typeof p === "string") : [];
   return typeof error === "string" ? [...lines, `run stopped: ${error}`] : lines;
+}
+
+/** A --max-age as the user likely wrote it: 7 h, 2 d, 90 min, 30 s. */
+function durationText(ms: number): string {
+  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["min", 60_000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${unit}`;
+  }
+  return ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
 }

@@ -46,5 +46,10 @@ describe("status", () => {
     const oneOff = await status("--check");
     expect(oneOff.code).toBe(1);
     expect(oneOff.stderr).toMatch(/^basewarm: shard all: last run \d+ failed/m);
+
+    // Too old, said in the unit it was asked in.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const old = await status("--check", "--max-age", "1s");
+    expect(old.stderr).toMatch(/^basewarm: shard all: last run \d+ started \S+, more than 1 s ago$/m);
   });
 });
