@@ -8,7 +8,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { setUpBuilder, type BuilderSetup } from "../builder/index.js";
 import { defaultSettings, resolvePath, type LoadedConfig } from "../config/index.js";
-import { BasewarmError } from "../errors.js";
+import { BasewarmError, isBasewarmError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { RegistryClient, chainCredentials, configCredentials, dockerConfigCredentials, isLoopbackHost, spawnHelperRunner, type CredentialSource } from "../registry/index.js";
 import { openStateStore, parseStateSetting, type StateStore } from "../state/index.js";
@@ -77,7 +77,11 @@ export function openRecordedState(loaded: LoadedConfig, env: Env): Promise<State
   if (file !== undefined && !existsSync(file)) {
     throw new BasewarmError("FILE_NOT_FOUND", `state file ${file} does not exist: no run or mirror has recorded anything there yet; check state: in ${loaded.path}`);
   }
-  return openState(loaded, env);
+  return openStateStore(loaded.config.state, { baseDir: loaded.dir, env, mustExist: true }).catch((err: unknown) => {
+    // The database's own message plus where the setting is, as for a missing file.
+    if (isBasewarmError(err, "FILE_NOT_FOUND")) throw new BasewarmError("FILE_NOT_FOUND", `${err.message}; check state: in ${loaded.path}`);
+    throw err;
+  });
 }
 
 /** Registries builders must reach over plain HTTP: loopback hosts and those configured insecure. */

@@ -12,6 +12,8 @@ export interface OpenStateOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Clock for every timestamp the store writes (tests pin it). */
   now?: () => Date;
+  /** For readers (status, history): refuse a state nothing has written yet instead of creating it. */
+  mustExist?: boolean;
 }
 
 /** The password for a PostgreSQL state, from PGPASSWORD or the file PGPASSWORD_FILE names; undefined when neither is set. */
@@ -41,5 +43,5 @@ export async function openStateStore(setting: string, options: OpenStateOptions)
   const password = await postgresPassword(location, options.env ?? {});
   // Loaded only here: pg (and, through it, Node's own undici) would cost a SQLite run ~20 ms of start-up.
   const { PostgresStateStore } = await import("./postgres.js");
-  return PostgresStateStore.open({ location, ...(password === undefined ? {} : { password }), ...(options.now ? { now: options.now } : {}) });
+  return PostgresStateStore.open({ location, ...(password === undefined ? {} : { password }), ...(options.now ? { now: options.now } : {}), ...(options.mustExist ? { mustExist: true } : {}) });
 }

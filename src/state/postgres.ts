@@ -16,6 +16,7 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { checkBlobLocations, checkBuild, checkFinish, checkImage, checkLockOptions, checkTrigger, clockNow, count, LOG_TAIL_MAX, text, validDate } from "./checks.js";
 import { currentProcess, type ProcessIdentity } from "../process/index.js";
+import { BasewarmError } from "../errors.js";
 import { deadRunIds, lockDecision, shardFromColumns, type LockRow, type RunningRun } from "./locks.js";
 import { ADVISORY, PG_SCHEMA, applyPgMigrations } from "./postgres-migrations.js";
 import { buildFromRow, imageFromRow, runFromRow, type Row } from "./rows.js";
@@ -31,6 +32,8 @@ export interface PostgresOptions {
   now?: () => Date;
   /** How long to wait for a connection before failing (ms). */
   connectTimeoutMs?: number;
+  /** Refuse a database basewarm never wrote instead of creating the schema (status, history). */
+  mustExist?: boolean;
 }
 
 /** Enough for a run's parallel records; a shard process is one client among many on the server. */
@@ -87,6 +90,12 @@ export class PostgresStateStore implements StateStore {
       await store.guard("prepare it", async () => {
         const client = await store.checkout();
         try {
+          if (options.mustExist) {
+            const found = await client.query<{ present: boolean }>(`SELECT to_regclass('${PG_SCHEMA}.schema_migrations') IS NOT NULL AS present`);
+            if (found.rows[0]?.present !== true) {
+              throw new BasewarmError("FILE_NOT_FOUND", `${location.label} holds no basewarm state: no run or mirror has recorded anything there yet`);
+            }
+          }
           await applyPgMigrations(client, location.label);
         } finally {
           store.checkin(client);

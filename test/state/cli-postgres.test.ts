@@ -4,6 +4,7 @@
  * non-zero exit. Real CLI (dist/), real registries, real PostgreSQL.
  */
 import { join } from "node:path";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeImage, makeLayer, pushImage, startPostgres, type RunningPostgres } from "../../testkit/index.js";
 import { basewarm, jsonOf, workspace } from "../helpers/cli.js";
@@ -33,6 +34,21 @@ describe("basewarm on a PostgreSQL state", () => {
     });
     const config = join(dir, "basewarm.yaml");
     const env = { PGPASSWORD: password };
+
+    // Before any run, status and history refuse the empty database and create nothing in it, so a
+    // mistyped database name cannot pass for "no runs yet".
+    for (const command of ["status", "history"]) {
+      const empty = await basewarm([command, "--config", config], { env });
+      expect([empty.code, empty.stderr]).toEqual([2, `basewarm: state database ${url} holds no basewarm state: no run or mirror has recorded anything there yet; check state: in ${config}\n`]);
+    }
+    expect((await basewarm(["status", "--config", config, "--check"], { env })).code).toBe(1);
+    const probe = new pg.Client({ host: server.dir, port: server.port, user: "postgres", database: url.slice(url.lastIndexOf("/") + 1) });
+    await probe.connect();
+    try {
+      expect((await probe.query("SELECT to_regnamespace('basewarm') IS NULL AS absent")).rows).toEqual([{ absent: true }]);
+    } finally {
+      await probe.end();
+    }
 
     const shards = await Promise.all([0, 1].map((i) => basewarm(["run", "--config", config, "--shard", `${i}/2`, "--json"], { env })));
     for (const run of shards) expect(run.code, run.stderr).toBe(0);
