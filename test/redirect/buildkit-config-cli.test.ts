@@ -107,7 +107,7 @@ describe("basewarm buildkit-config against real registries", () => {
       [["--format", "yaml"], /--format "yaml": want one of mirrors, source-policy, build-contexts/],
       [["--format", "build-contexts"], /build-contexts needs a DOCKERFILE/],
       [["--format", "build-contexts", join(dir, "nope")], /Dockerfile .*nope/i],
-      [["--format", "build-contexts", join(dir, "Dockerfile"), "--build-arg", "NOEQUALS"], /--build-arg "NOEQUALS": want NAME=VALUE/],
+      [["--format", "build-contexts", join(dir, "Dockerfile"), "--build-arg", "=NONAME"], /--build-arg "=NONAME": want NAME=VALUE/],
       [["--format", "source-policy", "--target", "release"], /apply to a DOCKERFILE argument/],
     ];
     for (const [args, message] of cases) {
