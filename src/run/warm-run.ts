@@ -8,14 +8,14 @@ import { createHash } from "node:crypto";
 import type { Builder } from "../builder/index.js";
 import { loadCatalog, type Catalog, type CatalogProblem, type CatalogSource } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
-import { errorMessage, isBasewarmError } from "../errors.js";
+import { errorMessage } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import type { RegistryClient } from "../registry/index.js";
 import type { RunTrigger, StateStore } from "../state/index.js";
 import { buildEntry, type BuildReport } from "./build-entry.js";
 import { mergeMirrorReports, mirrorImages, runOutcome, type MirrorItem, type MirrorReport } from "./mirror.js";
 import { mirrorReference } from "../naming/index.js";
-import { onbuildFindings } from "./onbuild.js";
+import { readOnbuild } from "../onbuild/index.js";
 import type { ProgressEvent } from "../copy/index.js";
 
 export type { BuildOutcome, BuildReport } from "./build-entry.js";
@@ -128,16 +128,11 @@ async function followOnbuild(client: RegistryClient, config: Config, catalog: Ca
     if (!need) continue;
     let found;
     try {
-      found = await onbuildFindings(client, result.source, mirrorReference(need.reference, config.target).pinned(result.digest));
-    } catch (err) {
-      // Stopped while reading: the run is abandoned, and this is no problem of the image.
-      if (isBasewarmError(err, "ABORTED")) break;
-      catalog.problems.push({ origin: `ONBUILD of ${result.source}`, code: isBasewarmError(err) ? err.code : "MANIFEST_INVALID", message: `ONBUILD of ${result.source}: cannot read its triggers from the mirror: ${errorMessage(err)}` });
-      continue;
+      found = await readOnbuild(client, result.source, mirrorReference(need.reference, config.target).pinned(result.digest));
+    } catch {
+      break; // stopped while reading: the run is abandoned, and this is no problem of the image
     }
-    for (const problem of found.problems) {
-      catalog.problems.push({ origin: `ONBUILD of ${problem.image}`, code: problem.error.code, message: problem.error.message });
-    }
+    catalog.problems.push(...found.problems);
     for (const image of found.images) {
       const key = image.use.reference.toString();
       const site = { kind: "onbuild" as const, origin: image.provenance, trigger: image.trigger };

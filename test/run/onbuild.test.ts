@@ -37,5 +37,22 @@ describe("ONBUILD triggers of mirrored bases (real CLI, real registries)", () =>
     // The next run finds everything in the mirror: nothing is copied again.
     const again = jsonOf<{ mirror: { images: { status: string }[] } }>(await basewarm(["run", "--config", join(dir, "basewarm.yaml"), "--json"]));
     expect(again.mirror.images.map((i) => i.status)).toEqual(["unchanged", "unchanged", "unchanged"]);
+
+    // plan and buildkit-config read the same triggers from the mirror: the pulled images are listed,
+    // redirected, and the malformed trigger is the same problem (exit 1).
+    const plan = await basewarm(["plan", "--config", join(dir, "basewarm.yaml"), "--json"]);
+    expect(plan.code).toBe(1);
+    const planned = jsonOf<{ images: { ref: string; mirrored: boolean; usedBy: { kind: string; origin?: string }[] }[]; problems: { message: string }[] }>(plan);
+    expect(planned.images.map((i) => [i.ref, i.mirrored, i.usedBy.map((u) => u.kind === "onbuild" ? u.origin : u.kind)])).toEqual([
+      [`${up}/base/onbuild:1`, true, ["dockerfile"]],
+      [`${up}/tools/helper:1`, true, [`ONBUILD of ${up}/base/onbuild:1`]],
+      [`${up}/tools/assets:2`, true, [`ONBUILD of ${up}/base/onbuild:1`]],
+    ]);
+    expect(planned.problems).toEqual([expect.objectContaining({ message: expect.stringMatching(/ONBUILD of .*base\/onbuild:1.*trigger 2/) })]);
+    const policy = await basewarm(["buildkit-config", "--config", join(dir, "basewarm.yaml"), "--format", "source-policy", "--json"]);
+    expect(policy.code).toBe(1);
+    const redirected = jsonOf<{ redirected: { ref: string }[]; problems: string[] }>(policy);
+    expect(redirected.redirected.map((r) => r.ref)).toEqual([`${up}/base/onbuild:1`, `${up}/tools/helper:1`, `${up}/tools/assets:2`]);
+    expect(redirected.problems).toEqual([expect.stringMatching(/ONBUILD of .*base\/onbuild:1.*trigger 2/)]);
   });
 });

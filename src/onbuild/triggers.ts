@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { onbuildImages, type OnbuildImage, type OnbuildProblem } from "../dockerfile/index.js";
-import { BasewarmError } from "../errors.js";
+import { BasewarmError, errorMessage, isBasewarmError, type ErrorCode } from "../errors.js";
 import { isImageManifestMediaType, parseManifest } from "../oci/index.js";
 import type { Reference } from "../reference/index.js";
 import type { RegistryClient } from "../registry/index.js";
@@ -72,4 +72,30 @@ export async function onbuildFindings(client: RegistryClient, base: string, mirr
   if (triggers.length === 0) return { images: [], problems: [] };
   const found = onbuildImages(triggers, base, options.platform === undefined ? {} : { platform: options.platform });
   return { images: found.images, problems: found.problems.map((p) => ({ ...p, image: base })) };
+}
+
+/** A base's triggers as its readers need them: what they pull, and each problem in one line. */
+export interface OnbuildRead {
+  images: OnbuildImage[];
+  problems: { origin: string; code: ErrorCode; message: string }[];
+}
+
+/**
+ * Like onbuildFindings, for the run, `plan` and `buildkit-config` alike: a malformed trigger or an
+ * unreadable config is a problem of that base ("ONBUILD of IMAGE"), never an error. Only a stop
+ * (ABORTED) is thrown: then nothing is wrong with the image.
+ */
+export async function readOnbuild(client: RegistryClient, base: string, mirrored: Reference): Promise<OnbuildRead> {
+  let found: OnbuildFindings;
+  try {
+    found = await onbuildFindings(client, base, mirrored);
+  } catch (err) {
+    if (isBasewarmError(err, "ABORTED")) throw err;
+    const code = isBasewarmError(err) ? err.code : "MANIFEST_INVALID";
+    return { images: [], problems: [{ origin: `ONBUILD of ${base}`, code, message: `ONBUILD of ${base}: cannot read its triggers from the mirror: ${errorMessage(err)}` }] };
+  }
+  return {
+    images: found.images,
+    problems: found.problems.map((p) => ({ origin: `ONBUILD of ${p.image}`, code: p.error.code, message: p.error.message })),
+  };
 }

@@ -1,0 +1,1 @@
+export { onbuildFindings, onbuildTriggers, readOnbuild, type OnbuildFindings, type OnbuildRead } from "./triggers.js";
