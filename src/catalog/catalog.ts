@@ -8,6 +8,7 @@ import type { CatalogEntryConfig, ImageEntryConfig } from "../config/index.js";
 import { BasewarmError, errorMessage, type ErrorCode } from "../errors.js";
 import { resolvePath } from "../files/index.js";
 import { extractImages, type ImageUse } from "../dockerfile/index.js";
+import { formatPlatform, tryParsePlatform } from "../oci/index.js";
 import { cacheReference, type MirrorTarget } from "../naming/index.js";
 import { parseReference, type Reference } from "../reference/index.js";
 import { globFiles, hasGlob } from "./glob.js";
@@ -140,12 +141,17 @@ export function expandCatalog(source: CatalogSource): { entries: CatalogEntry[];
   return { entries, problems };
 }
 
+/** One image use of an entry, with every platform it is pulled for over the entry's platforms. */
+export interface EntryUse extends ImageUse {
+  /** The `FROM --platform` values it is pulled for, normalized (`linux` → `linux/amd64`); empty without the flag. */
+  pulledFor: string[];
+}
+
 /** The images one entry's Dockerfile pulls, over all of the entry's platforms. */
-export function entryImageUses(entry: CatalogEntry, content: string | Uint8Array): ImageUse[] {
+export function entryImageUses(entry: CatalogEntry, content: string | Uint8Array): EntryUse[] {
   const bytes = content;
   const platforms = entry.platforms.length > 0 ? entry.platforms : [undefined];
-  const seen = new Set<string>();
-  const out: ImageUse[] = [];
+  const byKey = new Map<string, EntryUse>();
   for (const platform of platforms) {
     const uses = extractImages(bytes, {
       file: entry.dockerfile,
@@ -154,13 +160,18 @@ export function entryImageUses(entry: CatalogEntry, content: string | Uint8Array
       ...(platform === undefined ? {} : { platform }),
     });
     for (const use of uses) {
+      // One use per line and image, but `FROM --platform=$TARGETPLATFORM` is pulled for each platform.
       const key = `${use.normalized}|${use.line}|${use.kind}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      out.push(use);
+      const known = byKey.get(key) ?? { ...use, pulledFor: [] };
+      byKey.set(key, known);
+      const pulled = use.platform === undefined ? undefined : tryParsePlatform(use.platform);
+      if (pulled !== undefined && typeof pulled !== "string") {
+        const text = formatPlatform(pulled);
+        if (!known.pulledFor.includes(text)) known.pulledFor.push(text);
+      }
     }
   }
-  return out;
+  return [...byKey.values()];
 }
 
 /**
@@ -176,9 +187,9 @@ export function platformsToMirror(reference: Reference, platforms: readonly stri
  * is pulled for: its `FROM --platform`, else the entry's platforms. Otherwise an entry building for
  * linux/arm64 under a linux/amd64 filter would get a mirror copy without arm64, and fail.
  */
-function platformsForUse(filter: readonly string[], entry: CatalogEntry, use: ImageUse): string[] {
+function platformsForUse(filter: readonly string[], entry: CatalogEntry, use: EntryUse): string[] {
   if (filter.length === 0) return [];
-  return [...filter, ...(use.platform !== undefined ? [use.platform] : entry.platforms)];
+  return [...new Set([...filter, ...(use.pulledFor.length > 0 ? use.pulledFor : entry.platforms)])];
 }
 
 export function loadCatalog(source: CatalogSource): Catalog {
@@ -190,7 +201,7 @@ export function loadCatalog(source: CatalogSource): Catalog {
     const key = reference.toString();
     let item = images.get(key);
     if (!item) {
-      item = { reference, platforms: [...platforms], sites: [] };
+      item = { reference, platforms: [...new Set(platforms)], sites: [] };
       images.set(key, item);
     } else if (item.platforms.length > 0) {
       // Any user wanting all platforms wins; otherwise the union.

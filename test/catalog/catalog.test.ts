@@ -62,6 +62,7 @@ describe("catalog", () => {
       "arm/Dockerfile": "FROM alpine:3.20\n",
       "cross/Dockerfile": "FROM --platform=linux/s390x golang:1.22 AS build\nFROM busybox:1\n",
       "plain/Dockerfile": "FROM debian:12\n",
+      "multi/Dockerfile": "FROM --platform=$TARGETPLATFORM node:20\nFROM --platform=linux python:3\n",
     }, [
       "target: { registry: 127.0.0.1:5000 }",
       "mirror: { platforms: [linux/amd64] }",
@@ -69,6 +70,7 @@ describe("catalog", () => {
       "  - { dockerfile: arm/Dockerfile, platforms: [linux/arm64] }",
       "  - dockerfile: cross/Dockerfile",
       "  - dockerfile: plain/Dockerfile",
+      "  - { dockerfile: multi/Dockerfile, platforms: [linux/amd64, linux/arm64] }",
       "images: ['busybox@sha256:" + "b".repeat(64) + "']",
     ].join("\n"));
     const catalog = catalogOf(loaded);
@@ -78,6 +80,9 @@ describe("catalog", () => {
       "docker.io/library/golang:1.22": ["linux/amd64", "linux/s390x"],
       "docker.io/library/busybox:1": ["linux/amd64"],
       "docker.io/library/debian:12": ["linux/amd64"],
+      // Pulled for each of its entry's platforms; `linux` alone is BuildKit's linux/amd64.
+      "docker.io/library/node:20": ["linux/amd64", "linux/arm64"],
+      "docker.io/library/python:3": ["linux/amd64"],
       // A digest is mirrored whole whatever the filter.
       [`docker.io/library/busybox@sha256:${"b".repeat(64)}`]: [],
     });

@@ -245,6 +245,24 @@ describe("basewarm CLI", () => {
       expect(flagged.stderr).toContain(`lib/args:1: not found upstream`);
     });
 
+    it("a one-off mirror of a catalog image makes the run's copy: the filter plus the platforms its builds pull for", async () => {
+      const multi = makeMultiArch({ seed: "cli-oneoff", shared: [makeLayer("cli-oneoff", 500)], archLayerSize: 300, platforms: [{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "arm64" }, { os: "linux", architecture: "s390x" }] });
+      await pushImage(upstream().url, "lib/oneoff", multi, "1");
+      const ref = `${upstream().host}/lib/oneoff:1`;
+      const dir = workspace({
+        "arm/Dockerfile": `FROM ${ref}\n`,
+        "basewarm.yaml": `target: { registry: "${mirror().host}", prefix: one }\nstate: s.db\nmirror: { platforms: [linux/amd64] }\ncatalog:\n  - { dockerfile: arm/Dockerfile, platforms: [linux/arm64] }\n`,
+      });
+      const config = join(dir, "basewarm.yaml");
+      const mirrored = await basewarm(["mirror", "--config", config, ref, "--json"]);
+      expect(mirrored.code, mirrored.stderr).toBe(0);
+      const held = await fetch(`${mirror().url}/v2/one/${upstream().host.replace(":", "-")}/lib/oneoff/manifests/1`, { headers: { accept: "application/vnd.oci.image.index.v1+json" } });
+      const index = (await held.json()) as { manifests: { platform: { architecture: string } }[] };
+      expect(index.manifests.map((m) => m.platform.architecture)).toEqual(["amd64", "arm64"]);
+      const plan = jsonOf<{ images: { mirrored: boolean; platforms: string[] }[] }>(await basewarm(["plan", "--config", config, "--json"]));
+      expect(plan.images).toEqual([expect.objectContaining({ mirrored: true, platforms: ["linux/amd64", "linux/arm64"] })]);
+    });
+
     it("plan and rewrite show the catalog against the mirror", async () => {
       const image = makeImage({ seed: "cli-plan", layers: [makeLayer("cli-plan", 1000)] });
       await pushImage(upstream().url, "lib/base", image, "2");

@@ -16,11 +16,13 @@ export function registerMirror(program: Command, ctx: CliContext): void {
       ]);
       const loaded = loadConfig(opts.config, { env: ctx.env });
       const { config } = loaded;
-      const catalog = refs.length > 0 ? undefined : catalogOf(loaded);
-      const items = catalog
+      const catalog = catalogOf(loaded);
+      // A reference the catalog needs is copied with the catalog's platforms (the filter plus those
+      // its builds pull for), so a one-off mirror makes exactly the copy a run would.
+      const items = refs.length === 0
         ? [...catalog.images.values()].map((need) => ({ reference: need.reference, platforms: need.platforms }))
-        : refs.map((ref) => parseReference(ref)).map((reference) => ({ reference, platforms: platformsToMirror(reference, config.mirror.platforms) }));
-      const problems = catalog?.problems ?? [];
+        : refs.map((ref) => parseReference(ref)).map((reference) => ({ reference, platforms: catalog.images.get(reference.toString())?.platforms ?? platformsToMirror(reference, config.mirror.platforms) }));
+      const problems = refs.length === 0 ? catalog.problems : [];
       const logger = await ctx.logger(config.log.level, { human: !opts.json });
       const state = await runtime.openState(loaded, ctx.env);
       const stop = new AbortController();
