@@ -13,7 +13,7 @@
  *
  * A build whose args are fixed (the warm run's admin build) may ask for `fixedArgs`: then any other
  * `FROM` built from variables has its whole image word replaced by the literal mirror reference of
- * what it expands to with those args. The file no longer follows other args there, which that one
+ * what it expands to with those args, when that is the same on every platform of the build. The file no longer follows other args there, which that one
  * build never passes; without it, such a base would be pulled from upstream on every admin build.
  */
 import { BasewarmError } from "../errors.js";
@@ -28,13 +28,10 @@ export interface RewriteResult {
 }
 
 /**
- * Another platform, differing in os and architecture from the build's (default linux/amd64), to see
- * whether a reference depends on the platform ARGs.
+ * Platforms to see whether a reference depends on the platform ARGs: whatever the build's platform,
+ * one of them differs from it in os, one in architecture, one in variant.
  */
-function otherPlatform(platform: string | undefined): string {
-  const [os, arch] = (platform ?? "linux/amd64").split("/");
-  return ["windows/s390x", "freebsd/riscv64"].find((p) => !p.startsWith(`${os}/`) && !p.endsWith(`/${arch}`)) ?? "windows/s390x";
-}
+const PROBE_PLATFORMS = ["windows/s390x", "freebsd/arm/v6"];
 
 const REPLACEMENT_RE = /^[A-Za-z0-9._:@/[\]-]+$/;
 
@@ -60,7 +57,7 @@ export function rewriteDockerfile(
   content: string | Uint8Array,
   map: (use: ImageUse) => string | undefined,
   options: ExtractOptions = {},
-  how: { fixedArgs?: boolean } = {},
+  how: { fixedArgs?: boolean; platforms?: readonly string[] } = {},
 ): RewriteResult {
   const file = options.file ?? "Dockerfile";
   const text = decodeDockerfile(content, file);
@@ -100,18 +97,19 @@ export function rewriteDockerfile(
 
   if (how.fixedArgs) {
     // A word that expands differently on another platform (`FROM base-${TARGETARCH}`, directly or
-    // through another ARG) serves every platform of a build: it stays a variable.
-    let elsewhere: Map<number, string> | undefined;
+    // through another ARG) serves every platform of a build: it stays a variable. The build's own
+    // platforms (`how.platforms`) and the probes must all give the same reference.
+    let elsewhere: Map<number, string>[] | undefined;
     const samePlatformFree = (located: LocatedUse, span: Span) => {
-      if (elsewhere === undefined) {
+      elsewhere ??= [...(how.platforms ?? []), ...PROBE_PLATFORMS].map((platform) => {
         try {
-          elsewhere = new Map(analyzeDockerfile(text, { ...options, platform: otherPlatform(options.platform) }).uses
+          return new Map(analyzeDockerfile(text, { ...options, platform }).uses
             .flatMap((u) => (u.variableSpan === undefined ? [] : [[u.variableSpan.start, u.use.normalized] as const])));
         } catch {
-          elsewhere = new Map(); // it does not even read the same elsewhere: leave every variable as it is
+          return new Map<number, string>(); // it does not even read the same there: leave every variable as it is
         }
-      }
-      return elsewhere.get(span.start) === located.use.normalized;
+      });
+      return elsewhere.every((refs) => refs.get(span.start) === located.use.normalized);
     };
     for (const located of uses) {
       if (done.has(located) || located.variableSpan === undefined) continue;

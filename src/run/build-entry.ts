@@ -86,7 +86,7 @@ export async function buildEntry(options: BuildEntryOptions, entry: CatalogEntry
     buildArgs: entry.buildArgs,
     ...(entry.target === undefined ? {} : { target: entry.target }),
     ...(entry.platforms[0] === undefined ? {} : { platform: entry.platforms[0] }),
-  });
+  }, entry.platforms);
   for (const use of rewritten.unrewritten) {
     if (use.kind !== "syntax") logger.warn({ entry: entry.name, line: use.line, ref: use.ref }, "image reference left as written (built from variables)");
   }

@@ -42,10 +42,11 @@ export interface DockerfileFlags {
 
 /**
  * How the run reads a Dockerfile given on the command line: when exactly one catalog entry builds
- * it, that entry's build args, target and (single) platform, each overridden by the flags given.
+ * it, that entry's build args, target and first platform (as its admin build reads it), each
+ * overridden by the flags given; and the platforms it is built for.
  * So a preview resolves `FROM node:${NODE_VERSION}` as the run does, without repeating the args.
  */
-export function dockerfileOptions(loaded: LoadedConfig, path: string, flags: DockerfileFlags): ExtractOptions {
+export function dockerfileOptions(loaded: LoadedConfig, path: string, flags: DockerfileFlags): { options: ExtractOptions; platforms: string[] } {
   const real = (file: string) => {
     try {
       return realpathSync(file);
@@ -57,11 +58,15 @@ export function dockerfileOptions(loaded: LoadedConfig, path: string, flags: Doc
   const matches = expandCatalog(catalogSource(loaded)).entries.filter((entry) => real(entry.dockerfile) === wanted);
   const entry = matches.length === 1 ? matches[0] : undefined;
   const target = flags.target ?? entry?.target;
-  const platform = flags.platform ?? (entry?.platforms.length === 1 ? entry.platforms[0] : undefined);
+  // The admin build reads the Dockerfile for its entry's first platform, and builds for all of them.
+  const platform = flags.platform ?? entry?.platforms[0];
   return {
-    file: path,
-    buildArgs: { ...entry?.buildArgs, ...flags.buildArgs },
-    ...(target === undefined ? {} : { target }),
-    ...(platform === undefined ? {} : { platform }),
+    options: {
+      file: path,
+      buildArgs: { ...entry?.buildArgs, ...flags.buildArgs },
+      ...(target === undefined ? {} : { target }),
+      ...(platform === undefined ? {} : { platform }),
+    },
+    platforms: flags.platform !== undefined ? [flags.platform] : (entry?.platforms ?? []),
   };
 }

@@ -11,6 +11,8 @@ import { rewriteToMirror } from "./pin.js";
 export interface RewriteRequest {
   content: Uint8Array;
   options: ExtractOptions;
+  /** Every platform the build is for: a FROM built from variables is pinned only if it reads the same on all. */
+  platforms?: readonly string[];
   config: Config;
   /**
    * The digest the state recorded as last mirrored from a source (normalized reference) to a
@@ -34,7 +36,7 @@ export async function rewriteForMirror(request: RewriteRequest): Promise<MirrorR
     const digest = await mirrorDigest(use, request);
     if (digest !== undefined) digests.set(use.normalized, digest);
   }
-  const result = rewriteToMirror(request.content, config.target, (use) => digests.get(use.normalized), request.options);
+  const result = rewriteToMirror(request.content, config.target, (use) => digests.get(use.normalized), request.options, request.platforms ?? []);
   return { ...result, unknown: result.rewritten.filter((use) => !digests.has(use.normalized)) };
 }
 

@@ -192,10 +192,16 @@ describe("rewriteDockerfile", () => {
     });
 
     it("leaves a FROM whose reference depends on the platform, directly or through another ARG", () => {
-      for (const text of ["FROM base-${TARGETARCH}:1\n", "ARG IMG=base-${TARGETARCH}:1\nFROM ${IMG}\n", "FROM --platform=$BUILDPLATFORM img:${BUILDOS}\n"]) {
-        const result = rewriteDockerfile(text, toMirror, { platform: "linux/arm64" }, { fixedArgs: true });
-        expect([result.text, result.unrewritten.length]).toEqual([text, 1]);
+      const dependent = ["FROM base-${TARGETARCH}:1\n", "ARG IMG=base-${TARGETARCH}:1\nFROM ${IMG}\n", "FROM --platform=$BUILDPLATFORM img:${BUILDOS}\n", "FROM img:1${TARGETVARIANT}\n", "FROM img:${TARGETOS}\n"];
+      for (const platform of [undefined, "linux/arm64", "linux/arm/v6", "windows/s390x", "freebsd/riscv64"]) {
+        for (const text of dependent) {
+          const result = rewriteDockerfile(text, toMirror, platform === undefined ? {} : { platform }, { fixedArgs: true });
+          expect([platform, result.text, result.unrewritten.length]).toEqual([platform, text, 1]);
+        }
       }
+      // The build's own platforms count too: one that reads differently keeps the variable.
+      const perVariant = "ARG V=1\nFROM img:${V}\n";
+      expect(rewriteDockerfile(perVariant, toMirror, { platform: "linux/amd64" }, { fixedArgs: true, platforms: ["linux/amd64", "linux/arm/v7"] }).text).toBe(`ARG V=1\nFROM ${mirrored("docker.io/library/img")}\n`);
     });
   });
 });

@@ -12,7 +12,7 @@ export function registerBuildkitConfig(program: Command, ctx: CliContext): void 
     .requiredOption("--format <format>", "mirrors, source-policy or build-contexts")
     .option("--build-arg <NAME=VALUE>", "override an ARG of the Dockerfile (repeatable; default: the catalog entry's buildArgs)", collect)
     .option("--target <stage>", "the Dockerfile's build target (default: the catalog entry's)")
-    .option("--platform <os/arch[/variant]>", "platform for the automatic platform ARGs (default: the catalog entry's, if it has one)")
+    .option("--platform <os/arch[/variant]>", "platform for the automatic platform ARGs (default: the catalog entry's first)")
     .option("--json", "print JSON: the output with the redirected and left-out images")
     .action(async (path: string | undefined, opts: { config: string; format: string; buildArg?: string[]; target?: string; platform?: string; json?: boolean }) => {
       const buildArgs = parseBuildArgs(opts.buildArg ?? [], ctx.env);
@@ -32,7 +32,7 @@ export function registerBuildkitConfig(program: Command, ctx: CliContext): void 
           buildArgs,
           ...(opts.target === undefined ? {} : { target: opts.target }),
           ...(opts.platform === undefined ? {} : { platform: opts.platform }),
-        }),
+        }).options,
       };
       const catalog = catalogOf(loaded);
       const client = clientFor(loaded, ctx.env, await ctx.logger(loaded.config.log.level));

@@ -11,7 +11,7 @@ export function registerRewrite(program: Command, ctx: CliContext): void {
     .requiredOption("--config <file>", "basewarm config file (required)")
     .option("--build-arg <NAME=VALUE>", "override an ARG (repeatable; default: the catalog entry's buildArgs)", collect)
     .option("--target <stage>", "the build target (default: the catalog entry's)")
-    .option("--platform <os/arch[/variant]>", "platform for the automatic platform ARGs (default: the catalog entry's, if it has one)")
+    .option("--platform <os/arch[/variant]>", "platform for the automatic platform ARGs (default: the catalog entry's first)")
     .option("--resolve", "ask the mirror which digest it holds for each image")
     .action(async (path: string, opts: { config: string; buildArg?: string[]; target?: string; platform?: string; resolve?: boolean }) => {
       const buildArgs = parseBuildArgs(opts.buildArg ?? [], ctx.env);
@@ -20,7 +20,7 @@ export function registerRewrite(program: Command, ctx: CliContext): void {
       ]);
       const loaded = loadConfig(opts.config, { env: ctx.env });
       const content = readDockerfile(path);
-      const options = dockerfileOptions(loaded, path, {
+      const { options, platforms } = dockerfileOptions(loaded, path, {
         buildArgs,
         ...(opts.target === undefined ? {} : { target: opts.target }),
         ...(opts.platform === undefined ? {} : { platform: opts.platform }),
@@ -31,7 +31,7 @@ export function registerRewrite(program: Command, ctx: CliContext): void {
       const client = opts.resolve ? runtime.clientFor(loaded, ctx.env, await ctx.logger(loaded.config.log.level, { human: true })) : undefined;
       try {
         const result = await rewriteForMirror({
-          content, options, config: loaded.config,
+          content, options, platforms, config: loaded.config,
           ...(state ? { mirroredDigest: async (source: string, target: string) => (await state.lastMirrored(source, target))?.digest } : {}),
           ...(client ? { client } : {}),
         });
