@@ -82,6 +82,18 @@ function entryName(configDir: string, dockerfile: string): string {
   return raw.toLowerCase().replace(/[^a-z0-9_.-]+/g, "-").replace(/^[^a-z0-9]+/, "").replace(/-+$/, "") || "root";
 }
 
+/**
+ * A glob's literal folders and the pattern below them: for `/etc/dockerfiles/{api,web}/Dockerfile`
+ * the walk starts at /etc/dockerfiles, for `../shared/{a,b}/Dockerfile` at ../shared. Walking only
+ * the literal base lets a pattern name folders outside the config's, and keeps the walk small.
+ */
+function globBase(pattern: string): { base: string; rest: string } {
+  const parts = pattern.split("/");
+  const firstGlob = parts.findIndex((part) => hasGlob(part));
+  const base = parts.slice(0, firstGlob).join("/");
+  return { base: base === "" && pattern.startsWith("/") ? "/" : base === "" ? "." : base, rest: parts.slice(firstGlob).join("/") };
+}
+
 /** Expand the config's catalog into concrete entries (globs resolved); problems are collected. */
 export function expandCatalog(source: CatalogSource): { entries: CatalogEntry[]; problems: CatalogProblem[] } {
   const { dir } = source;
@@ -92,7 +104,10 @@ export function expandCatalog(source: CatalogSource): { entries: CatalogEntry[];
     const origin = `${source.origin}: catalog[${index}]`;
     let files: string[];
     if (hasGlob(item.dockerfile)) {
-      const found = globFiles(dir, item.dockerfile);
+      const { base, rest } = globBase(item.dockerfile);
+      const baseDir = resolvePath(dir, base);
+      // A literal folder that is not there matches nothing: "no file matches" below says so.
+      const found = existsSync(baseDir) ? globFiles(baseDir, rest) : { files: [], skipped: [] };
       files = found.files;
       for (const skipped of found.skipped) problems.push({ origin, code: "FILE_UNREADABLE", message: `${origin}.dockerfile: ${skipped}` });
     } else {

@@ -43,6 +43,18 @@ describe("catalog", () => {
     expect(golang.sites.map((s) => (s.kind === "dockerfile" ? s.use : s.kind))).toEqual(["copy-from", "from"]);
   });
 
+  it("expands an absolute glob and one that climbs out of the config's folder", () => {
+    const dir = mkdtempSync(join(tmpdir(), "basewarm-catalog-"));
+    for (const path of ["df/api/Dockerfile", "df/web/Dockerfile", "shared/tools/Dockerfile", "conf/x"]) {
+      mkdirSync(join(dir, path, ".."), { recursive: true });
+      writeFileSync(join(dir, path), "FROM alpine:3.20\n");
+    }
+    const loaded = parseConfig(`target: { registry: 127.0.0.1:5000 }\ncatalog:\n  - dockerfile: ${dir}/df/*/Dockerfile\n  - dockerfile: ../shared/**/Dockerfile\n`, join(dir, "conf", "basewarm.yaml"));
+    const catalog = catalogOf(loaded);
+    expect(catalog.problems).toEqual([]);
+    expect(catalog.entries.map((e) => e.dockerfile)).toEqual([join(dir, "df/api/Dockerfile"), join(dir, "df/web/Dockerfile"), join(dir, "shared/tools/Dockerfile")]);
+  });
+
   it("reports a bad Dockerfile or a glob without matches per entry and keeps the rest", () => {
     const loaded = workspace({
       "good/Dockerfile": "FROM alpine:3.20\n",

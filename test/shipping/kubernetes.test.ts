@@ -1,7 +1,10 @@
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/index.js";
+import { catalogOf } from "../../src/run/catalog.js";
 import { parseStateSetting } from "../../src/state/setting.js";
 
 /** The shipped CronJob must run the fleet the way basewarm's shards expect. */
@@ -34,28 +37,33 @@ describe("config/kubernetes-cronjob.yaml", () => {
     expect(volumes.some((v) => v.persistentVolumeClaim !== undefined)).toBe(false);
   });
 
-  it("mounts the files the catalog names: every Dockerfile glob matches files the pod really has", () => {
+  it("mounts the files the catalog names: the catalog, expanded over the pod's files, finds every Dockerfile", () => {
     const pod = cronJob["spec"]["jobTemplate"]["spec"]["template"]["spec"];
     const mounts = pod["containers"][0]["volumeMounts"] as { name: string; mountPath: string }[];
     const volumes = pod["volumes"] as { name: string; configMap?: { name: string; items?: { key: string; path: string }[] } }[];
-    // What the pod sees: for each mounted ConfigMap, its items' paths (or its keys) under the mount.
-    const files: string[] = [];
+    // The pod's files, laid out under a temp root: each mounted ConfigMap's items (or keys) at its mount.
+    const root = mkdtempSync(join(tmpdir(), "basewarm-pod-"));
+    const dockerfiles: string[] = [];
     for (const mount of mounts) {
       const source = volumes.find((v) => v.name === mount.name)?.configMap;
       const map = docs.find((d) => d["kind"] === "ConfigMap" && d["metadata"]["name"] === source?.name);
       expect(map, `volume ${mount.name}`).toBeDefined();
-      const keys = Object.keys(map!["data"] as object);
-      for (const item of source?.items ?? keys.map((key) => ({ key, path: key }))) {
-        expect(keys).toContain(item.key);
-        files.push(`${mount.mountPath}/${item.path}`);
+      const data = map!["data"] as Record<string, string>;
+      for (const item of source?.items ?? Object.keys(data).map((key) => ({ key, path: key }))) {
+        expect(Object.keys(data)).toContain(item.key);
+        const file = join(root, mount.mountPath, item.path);
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, data[item.key] ?? "");
+        if (item.path.endsWith("Dockerfile")) dockerfiles.push(file);
       }
     }
-    const loaded = parseConfig(configMap["data"]["basewarm.yaml"] as string, "/etc/basewarm/basewarm.yaml", { env: { DOCKERHUB_TOKEN: "x" } });
-    expect(loaded.config.catalog.length).toBeGreaterThan(0);
-    for (const entry of loaded.config.catalog) {
-      const glob = new RegExp(`^${entry.dockerfile.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]+")}$`);
-      expect(files.filter((f) => glob.test(f)).length, entry.dockerfile).toBeGreaterThan(0);
-    }
+    // Absolute paths in the config point into the pod's filesystem: here, under the temp root.
+    const text = (configMap["data"]["basewarm.yaml"] as string).replace(/(dockerfile: )\//g, `$1${root}/`);
+    const loaded = parseConfig(text, join(root, "etc/basewarm/basewarm.yaml"), { env: { DOCKERHUB_TOKEN: "x" } });
+    const catalog = catalogOf(loaded);
+    expect(catalog.problems).toEqual([]);
+    expect(catalog.entries.map((e) => e.dockerfile).sort()).toEqual(dockerfiles.sort());
+    expect(dockerfiles.length).toBeGreaterThan(0);
     // A CronJob with no builder would mirror and never warm a cache.
     expect(loaded.config.build.driver).not.toBe("none");
   });
