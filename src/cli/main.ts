@@ -11,7 +11,7 @@ import module from "node:module";
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (err: NodeJS.ErrnoException) => {
     if (err.code === "EPIPE" || err.code === "ERR_STREAM_DESTROYED") return;
-    process.exitCode = 1;
+    process.exitCode = Math.max(Number(process.exitCode ?? 0), 1);
     if (stream !== process.stderr && process.stderr.writable) {
       process.stderr.write(`basewarm: cannot write the output: ${err.message}; check where standard output goes\n`);
     }

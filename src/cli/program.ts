@@ -19,7 +19,7 @@ const defaultIo: CliIo = {
 };
 
 /** Commands register their options here; each loads the core modules it needs only when it runs. */
-export function buildProgram(ctx: CliContext): Command {
+export function buildProgram(ctx: CliContext, argv: readonly string[] = []): Command {
   const { io } = ctx;
   const program = new Command();
   program
@@ -31,7 +31,7 @@ export function buildProgram(ctx: CliContext): Command {
     .configureHelp({ showGlobalOptions: true })
     // commander's own errors ("error: unknown option") speak with basewarm's voice, like every other
     // one-line error, and an option given before its command says where it goes.
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(usageLine(text)) });
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(usageLine(text, program, argv)) });
   registerRun(program, ctx);
   registerServe(program, ctx);
   registerMirror(program, ctx);
@@ -57,7 +57,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo, env: Record<
       exitCode = code;
     },
   };
-  const program = buildProgram(ctx);
+  const program = buildProgram(ctx, argv);
   try {
     await program.parseAsync(argv, { from: "user" });
     return exitCode;
@@ -72,11 +72,18 @@ export async function runCli(argv: string[], io: CliIo = defaultIo, env: Record<
   }
 }
 
-function usageLine(text: string): string {
+/**
+ * commander's error in basewarm's voice. An option of a command given before any command
+ * (`basewarm --config F run`, a common slip) also says where it goes.
+ */
+function usageLine(text: string, program: Command, argv: readonly string[]): string {
   const line = text.replace(/^error: /, "basewarm: ");
-  const early = /^basewarm: unknown option '(--[a-z-]+)'/.exec(line);
-  return early && COMMAND_OPTIONS.has(early[1] ?? "") ? `${line.trimEnd()}; options go after the command: basewarm COMMAND ${early[1]} ...\n` : line;
+  const option = /^basewarm: unknown option '(--[a-z-]+)/.exec(line)?.[1];
+  if (option === undefined) return line;
+  const commandAt = argv.findIndex((arg) => program.commands.some((c) => c.name() === arg));
+  const optionAt = argv.findIndex((arg) => arg === option || arg.startsWith(`${option}=`));
+  const belongsToCommand = program.commands.some((c) => c.options.some((o) => o.long === option));
+  return belongsToCommand && optionAt !== -1 && (commandAt === -1 || optionAt < commandAt)
+    ? `${line.trimEnd()}; options go after the command: basewarm COMMAND ${option} ...\n`
+    : line;
 }
-
-/** Options that belong to a command, not to basewarm itself (`basewarm --config F run` is a common slip). */
-const COMMAND_OPTIONS = new Set(["--config", "--json", "--shard", "--once", "--force", "--platform", "--build-arg", "--target", "--resolve", "--format", "--check", "--offline"]);

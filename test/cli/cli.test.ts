@@ -70,6 +70,9 @@ describe("basewarm CLI", () => {
     expect(run.stderr).toMatch(/^basewarm: unknown command 'mirorr'/);
     const early = await basewarm(["--config", "x.yaml", "run"]);
     expect([early.code, early.stderr]).toEqual([2, "basewarm: unknown option '--config'; options go after the command: basewarm COMMAND --config ...\n"]);
+    // After its command, an unknown option is just unknown: no hint to move it.
+    const unknown = await basewarm(["status", "--config", "x.yaml", "--shard", "1/2"]);
+    expect([unknown.code, unknown.stderr]).toEqual([2, "basewarm: unknown option '--shard'\n"]);
     const missing = await basewarm(["buildkit-config", "--config", "x.yaml"]);
     expect([missing.code, missing.stderr]).toEqual([2, "basewarm: required option '--format <format>' not specified\n"]);
   });

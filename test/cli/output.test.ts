@@ -30,6 +30,20 @@ describe("standard output that goes away or fills up", () => {
     }
   });
 
+  it("an error that cannot even be written keeps its exit code", async () => {
+    const full = openSync("/dev/full", "w");
+    try {
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const child = spawn(process.execPath, [CLI, "refs", "/nonexistent/Dockerfile"], { stdio: ["ignore", "ignore", full] });
+        child.on("error", reject);
+        child.on("close", resolve);
+      });
+      expect(code).toBe(2);
+    } finally {
+      closeSync(full);
+    }
+  });
+
   it("a full disk under the output is one line and exit 1", async () => {
     const full = openSync("/dev/full", "w");
     try {
