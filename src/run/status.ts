@@ -22,19 +22,23 @@ export interface StateStatus {
 const RUNS_SCANNED = 200;
 
 /**
- * The last run of each shard the deployment runs now, from recent runs (newest first). Once a
- * run is sharded, the shards of the newest sharded run's count are watched: runs of an earlier
- * count (4 shards, now 8) no longer exist to come back, and a whole-catalog run (`all`: a full
- * run, or a one-off `basewarm mirror`) counts only while it is newer than every sharded run, so
- * an operator's one-off failure is seen until the shards run again, not forever.
+ * The last run of each shard the deployment runs now, from recent runs (newest first).
+ * - Sharded: the newest sharded run is newer than every full run (`run`/`serve` without --shard).
+ *   Its count's shards are watched (a count given up, 4 shards now 8, never comes back), and the
+ *   whole catalog (`all`) only while a run of it (a one-off `mirror`) is newer than every shard run.
+ * - Otherwise the newest full run covers every shard's work: only `all` is watched, so going back
+ *   from shards to one run does not leave the old shards failing `--check --max-age` for weeks.
  */
 export function watchedRuns(recent: readonly RunRow[]): Map<string, RunRow> {
   const newestSharded = recent.find((run) => run.shard !== null);
+  const newestFull = recent.find((run) => run.shard === null && run.trigger !== "mirror");
+  const sharded = newestSharded !== undefined && (newestFull === undefined || newestSharded.id > newestFull.id);
   const watched = new Map<string, RunRow>();
   for (const run of recent) {
-    if (newestSharded !== undefined) {
-      if (run.shard === null ? run.id < newestSharded.id : run.shard.count !== newestSharded.shard?.count) continue;
-    }
+    const keep = run.shard === null
+      ? !sharded || run.id > (newestSharded?.id ?? 0)
+      : sharded && run.shard.count === newestSharded?.shard?.count;
+    if (!keep) continue;
     const key = shardName(run.shard);
     if (!watched.has(key)) watched.set(key, run);
   }

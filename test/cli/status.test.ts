@@ -41,11 +41,19 @@ describe("status", () => {
     expect(resharded.shards.map((s) => s.shard)).toEqual(["2/3"]);
     expect(resharded.problems).toEqual([]);
 
-    // A one-off run newer than every shard run is watched until the shards run again.
+    // A one-off mirror newer than every shard run is watched until the shards run again.
+    expect((await basewarm(["mirror", "--config", broken])).code).toBe(1);
+    const oneOff = await status("--check", "--json");
+    expect([oneOff.code, jsonOf<StatusJson>(oneOff).shards.map((s) => `${s.shard} ${s.last.outcome}`)]).toEqual([1, ["2/3 ok", "all failed"]]);
+    expect((await basewarm(["serve", "--once", "--config", fleet, "--shard", "2/3"])).code).toBe(0);
+    expect((await status("--check")).code).toBe(0);
+
+    // A full run newer than every shard run covers their work: the deployment is one run again,
+    // and only it is watched (the old shards would otherwise fail --max-age for weeks).
     expect((await basewarm(["run", "--config", broken])).code).toBe(1);
-    const oneOff = await status("--check");
-    expect(oneOff.code).toBe(1);
-    expect(oneOff.stderr).toMatch(/^basewarm: shard all: last run \d+ failed/m);
+    const full = await status("--check", "--json");
+    expect([full.code, jsonOf<StatusJson>(full).shards.map((s) => `${s.shard} ${s.last.outcome}`)]).toEqual([1, ["all failed"]]);
+    expect((await status("--check")).stderr).toMatch(/^basewarm: shard all: last run \d+ failed/m);
 
     // Too old, said in the unit it was asked in.
     await new Promise((resolve) => setTimeout(resolve, 1_100));
