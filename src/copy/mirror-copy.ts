@@ -33,9 +33,14 @@ export async function mirrorCopyOf(client: RegistryClient, target: Reference, up
     // copy under the tag (an older one, or one filtered by an earlier config).
     const held = await client.manifestHead(target);
     if (held === undefined) return undefined;
-    return held.digest === upstreamDigest
-      ? { digest: held.digest, current: true }
-      : { digest: held.digest, current: false, staleBecause: `mirror holds ${held.digest}, upstream is at ${upstreamDigest}` };
+    if (held.digest === upstreamDigest) return { digest: held.digest, current: true };
+    // Stale: one read of our own copy says whether it is an older image or a filtered one.
+    const copy = await manifestIfAny(client, target.pinned(held.digest));
+    const made = copy && filteredFrom(copy);
+    const staleBecause = made !== undefined && made.source === upstreamDigest
+      ? `mirror's copy is filtered for ${made.platforms}, the config asks for every platform`
+      : `mirror holds ${held.digest}, upstream is at ${upstreamDigest}`;
+    return { digest: held.digest, current: false, staleBecause };
   }
   // The filtered index carries its own origin: one GET of our own registry tells current from stale.
   const held = await manifestIfAny(client, target);
@@ -52,9 +57,10 @@ function whyNotFiltered(held: Manifest, upstreamDigest: string, platforms: Platf
       ? `mirror holds the whole index, the config asks for ${wanted}`
       : `mirror holds ${held.digest}, upstream is at ${upstreamDigest}`;
   }
-  return made.source === upstreamDigest
-    ? `mirror's copy is filtered for ${made.platforms}, the config asks for ${wanted}`
-    : `mirror's copy was filtered from ${made.source}, upstream is at ${upstreamDigest}`;
+  if (made.source !== upstreamDigest) return `mirror's copy was filtered from ${made.source}, upstream is at ${upstreamDigest}`;
+  // The same platforms in another order: written by a basewarm that kept the config's order.
+  if ([...made.platforms.split(",")].sort().join(",") === wanted) return `mirror's copy was filtered by an earlier basewarm for the same platforms; a mirror run rewrites it once`;
+  return `mirror's copy is filtered for ${made.platforms}, the config asks for ${wanted}`;
 }
 
 async function manifestIfAny(client: RegistryClient, ref: Reference): Promise<Manifest | undefined> {

@@ -67,6 +67,9 @@ describe("what the mirror holds (manifest requests against real registries)", ()
     await pushImage(upstream().url, "lib/multi", multi, "1");
     const otherFilter = await mirrorHoldings([{ reference: parseReference(`${up}/lib/multi:1`), platforms: ["linux/arm64"] }], target, client);
     expect(otherFilter.leftOut.map((l) => l.message)).toEqual([expect.stringContaining("(mirror's copy is filtered for linux/amd64, the config asks for linux/arm64)")]);
+    // Asked whole, the filtered copy of the same upstream digest is named as such, not as an older image.
+    const wholeNow = await mirrorHoldings([{ reference: parseReference(`${up}/lib/multi:1`), platforms: [] }], target, client);
+    expect(wholeNow.leftOut.map((l) => l.message)).toEqual([expect.stringContaining("(mirror's copy is filtered for linux/amd64, the config asks for every platform)")]);
 
     // A filtered index without basewarm's annotations (another tool's, or an older basewarm's) cannot
     // be tied to an upstream digest: it is out of date until a mirror run replaces it.
