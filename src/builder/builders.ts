@@ -209,18 +209,21 @@ class BuildahBuilder implements Builder {
 }
 
 /**
- * buildah prints `STEP n/m: INSTRUCTION` per step and `--> Cache pulled from remote ...` when a
- * step's layer came from the --cache-from repository. FROM steps never produce a layer, so they
- * are not counted.
+ * buildah prints `STEP n/m: INSTRUCTION` per step (`[s/t] STEP n/m: …` in a multi-stage file) and
+ * `--> Cache pulled from remote ...` when a step's layer came from the --cache-from repository.
+ * FROM steps never produce a layer, so they are not counted. Output without any step line cannot
+ * be measured: that is an error, never a 100 % probe.
  */
 export function countCachedSteps(lines: string[], logTail = ""): ProbeResult {
   let cachedSteps = 0;
   let inStep = false;
+  let sawStep = false;
   const names: string[] = [];
   const cached = new Set<number>();
   for (const line of lines) {
-    const step = /^STEP \d+\/\d+: (\S+)/.exec(line);
+    const step = /^(?:\[\d+\/\d+\] )?STEP \d+\/\d+: (\S+)/.exec(line);
     if (step) {
+      sawStep = true;
       inStep = (step[1] ?? "").toUpperCase() !== "FROM";
       if (inStep) names.push(line.trim());
       continue;
@@ -231,6 +234,7 @@ export function countCachedSteps(lines: string[], logTail = ""): ProbeResult {
       inStep = false;
     }
   }
+  if (!sawStep) throw new BasewarmError("BUILD_FAILED", `cache probe: buildah printed no STEP lines, so its cache hits cannot be counted: ${errorLine(logTail)}`);
   const steps = names.length;
   return { steps, cachedSteps, hitRatio: steps === 0 ? 1 : cachedSteps / steps, missed: names.filter((_, i) => !cached.has(i)), logTail };
 }

@@ -84,8 +84,22 @@ describe("buildah driver (real buildah, vfs storage, chroot isolation)", () => {
     expect(probe.hitRatio).toBeLessThan(1);
   });
 
-  it("counts cached steps from buildah's output", () => {
+  it("counts cached steps from buildah's output, multi-stage prefixes included, and refuses output without steps", () => {
     const lines = ["STEP 1/3: FROM x", "STEP 2/3: RUN a", "--> Cache pulled from remote r/c:1", "STEP 3/3: COPY b /b", "--> 1234"];
     expect(countCachedSteps(lines)).toMatchObject({ steps: 2, cachedSteps: 1, hitRatio: 0.5 });
+    const stages = ["[1/2] STEP 1/2: FROM x AS a", "[1/2] STEP 2/2: RUN a", "--> Cache pulled from remote r/c:1", "[2/2] STEP 1/2: FROM x", "[2/2] STEP 2/2: COPY --from=a /a /a", "--> 99"];
+    expect(countCachedSteps(stages)).toMatchObject({ steps: 2, cachedSteps: 1, missed: ["[2/2] STEP 2/2: COPY --from=a /a /a"] });
+    expect(() => countCachedSteps(["Error: something else"], "Error: something else")).toThrow(/printed no STEP lines/);
+  });
+
+  it("probes a multi-stage Dockerfile step by step (it once counted 0 of 0 steps and said 100 %)", async () => {
+    const r = registry();
+    await pushImage(r.url, "base/busybox", makeBusyboxImage({ seed: "build-test" }), "1");
+    const ctx = context(`FROM ${r.host}/base/busybox:1 AS a\nRUN echo a > /a\nFROM ${r.host}/base/busybox:1\nCOPY --from=a /a /a\nRUN cat /a > /b\n`);
+    const builder = createBuilder({ driver: "buildah", insecureRegistries: [r.host], env: process.env });
+    const request: BuildRequest = { entry: "m", dockerfile: ctx.dockerfile, context: ctx.dir, buildArgs: {}, platforms: [], cache: new Reference({ registry: r.host, repository: "cache/m" }) };
+    expect((await builder.build(request)).ok).toBe(true);
+    const probe = await builder.probe!(request);
+    expect([probe.steps, probe.cachedSteps, probe.missed]).toEqual([3, 3, []]);
   });
 });
