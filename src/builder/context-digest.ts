@@ -24,8 +24,13 @@ const MAX_IGNORE_FILE_BYTES = 1024 * 1024;
 /** A context this large is almost surely a mistake (a home directory); hashing it would take forever. */
 export const MAX_CONTEXT_FILES = 100_000;
 
+/** `<Dockerfile>.dockerignore` beside a Dockerfile: BuildKit reads it before the context's own. */
+export function besideIgnoreFile(dockerfile: string): string {
+  return join(dirname(dockerfile), `${basename(dockerfile)}.dockerignore`);
+}
+
 function ignoreFile(context: string, dockerfile: string): string | undefined {
-  const beside = join(dirname(dockerfile), `${basename(dockerfile)}.dockerignore`);
+  const beside = besideIgnoreFile(dockerfile);
   if (existsSync(beside)) return beside;
   const inContext = join(context, ".dockerignore");
   return existsSync(inContext) ? inContext : undefined;

@@ -4,10 +4,7 @@
  * from empty storage.
  */
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { BUILDKIT_CACHE_TAG, contextDigest, type Builder } from "../builder/index.js";
+import { BUILDKIT_CACHE_TAG, contextDigest, stageDockerfile, type Builder } from "../builder/index.js";
 import type { CatalogEntry } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
 import type { ImageUse } from "../dockerfile/index.js";
@@ -114,9 +111,8 @@ export async function buildEntry(options: BuildEntryOptions, entry: CatalogEntry
     logger.info({ entry: entry.name, problems: check.problems }, "cache missing in the mirror: rebuilding");
   }
 
-  const dir = mkdtempSync(join(tmpdir(), "basewarm-build-"));
-  const dockerfile = join(dir, "Dockerfile");
-  writeFileSync(dockerfile, rewritten.text);
+  const staged = stageDockerfile(rewritten.text, entry.dockerfile);
+  const { dockerfile } = staged;
   const started = Date.now();
   try {
     const request = {
@@ -152,6 +148,6 @@ export async function buildEntry(options: BuildEntryOptions, entry: CatalogEntry
   } catch (err) {
     return record({ ...base, outcome: "failed", reason: errorMessage(err), inputsHash, durationMs: Date.now() - started });
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    staged.remove();
   }
 }
