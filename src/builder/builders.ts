@@ -327,6 +327,10 @@ class BuildctlBuilder implements Builder {
     if (daemon.code !== 0) {
       throw new BasewarmError("BUILD_FAILED", `cannot reach the BuildKit daemon${this.config.addr ? ` at ${this.config.addr}` : ""}: ${errorLine(daemon.tail)}; check build.addr and that buildkitd is running`);
     }
+    if (this.config.probeAddr !== undefined) {
+      const probe = await this.run(["--addr", this.config.probeAddr, "debug", "info"]);
+      if (probe.code !== 0) throw new BasewarmError("BUILD_FAILED", `cannot reach the probe's BuildKit daemon at ${this.config.probeAddr}: ${errorLine(probe.tail)}; check build.probeAddr and that it is running`);
+    }
     const daemonLine = daemon.tail.split("\n").find((l) => /buildkit/i.test(l)) ?? daemon.tail;
     const daemonVersion = parseVersion(daemonLine);
     if (!daemonVersion) throw new BasewarmError("BUILDER_INCOMPATIBLE", `cannot read the BuildKit daemon version from "${daemonLine.trim().slice(0, 120)}"`);
@@ -407,16 +411,26 @@ class BuildxBuilder implements Builder {
         ? `${this.program} has no buildx plugin (${errorLine(client.tail)}); install docker-buildx or put it in the Docker config's cli-plugins folder`
         : `docker buildx version failed: ${errorLine(client.tail)}`);
     }
+    // `buildx inspect` exits 0 even when the daemon is unreachable (it prints the error): the
+    // daemon's own version is the reachability check, for the admin builder and the probe's.
+    const daemon = await this.daemonVersion(this.env(), "build.addr", this.config.addr);
+    if (this.config.probeAddr !== undefined) await this.daemonVersion(this.env(this.config.probeAddr), "build.probeAddr", this.config.probeAddr);
     const inspect = await this.run(["buildx", "inspect"]);
-    if (inspect.code !== 0) {
+    if (inspect.code !== 0 || /^error:/im.test(inspect.tail)) {
       throw new BasewarmError("BUILD_FAILED", `cannot reach the BuildKit builder${this.config.addr ? ` at ${this.config.addr}` : ""}: ${errorLine(inspect.tail)}; check build.addr and that the Docker daemon is running`);
     }
     const line = inspect.tail.split("\n").find((l) => /buildkit version/i.test(l)) ?? "";
     const buildkit = parseVersion(line);
     if (buildkit && buildkit.raw.replace(/^v/, "") !== "0.0.0") return `buildx ${clientVersion.raw} / buildkit ${buildkit.raw}`;
-    const server = await this.run(["version", "--format", "{{.Server.Version}}"]);
-    const daemon = server.code === 0 ? server.tail.trim().split("\n").at(-1) ?? "unknown" : "unknown";
     return `buildx ${clientVersion.raw} / dockerd ${daemon} (embedded BuildKit)`;
+  }
+
+  private async daemonVersion(env: Record<string, string | undefined>, setting: string, host: string | undefined): Promise<string> {
+    const server = await this.run(["version", "--format", "{{.Server.Version}}"], env);
+    if (server.code !== 0) {
+      throw new BasewarmError("BUILD_FAILED", `cannot reach the Docker daemon${host ? ` at ${host}` : ""}: ${errorLine(server.tail)}; check ${setting} and that the Docker daemon is running`);
+    }
+    return server.tail.trim().split("\n").at(-1) ?? "unknown";
   }
 
   probe(request: BuildRequest): Promise<ProbeResult> {

@@ -15,6 +15,8 @@ export interface BuildSettings {
   driver: BuilderDriver;
   addr?: string | undefined;
   probeAddr?: string | undefined;
+  /** Whether probes run at all (their builder is only preflighted then). */
+  probe?: boolean;
   executable?: string | undefined;
   timeoutSeconds: number;
   extraArgs: string[];
@@ -122,7 +124,8 @@ export function setUpBuilder(settings: BuildSettings, context: BuilderContext): 
     extraArgs: settings.extraArgs,
     ...(settings.network === "default" ? {} : { network: settings.network }),
     ...(settings.addr === undefined ? {} : { addr: settings.addr }),
-    ...(settings.probeAddr === undefined ? {} : { probeAddr: settings.probeAddr }),
+    // A probe builder is only reached (and preflighted) when probes run.
+    ...(settings.probeAddr === undefined || settings.probe === false ? {} : { probeAddr: settings.probeAddr }),
     ...(settings.executable === undefined ? {} : { executable: settings.executable }),
     ...(auth.path === undefined ? {} : { authFile: auth.path }),
   });

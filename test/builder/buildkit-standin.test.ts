@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createBuilder, type BuildRequest } from "../../src/builder/index.js";
 import { Reference } from "../../src/reference/index.js";
 import { isBasewarmError } from "../../src/errors.js";
+import { buildkitInstall } from "../../testkit/buildkit.js";
 
 // BuildKit cannot run here: these tests check the exact command contract against a stand-in
 // executable (test/builder/fixtures/buildkit-standin.mjs), named as such.
@@ -114,6 +115,31 @@ describe("buildx driver (stand-in)", () => {
       "--output", "type=cacheonly",
       "/work/ctx",
     ]);
+  });
+});
+
+describe("builder preflight reaches every daemon a run will use", () => {
+  it("buildx: an unreachable probe builder (build.probeAddr) fails the preflight in one line (stand-in)", async () => {
+    const { env } = setup({ STANDIN_DOWN_HOST: "tcp://probe.invalid:2375" });
+    const err = await createBuilder({ driver: "buildx", executable: STANDIN, probeAddr: "tcp://probe.invalid:2375", env }).version().catch((e: unknown) => e);
+    expect((err as Error).message).toBe("cannot reach the Docker daemon at tcp://probe.invalid:2375: Cannot connect to the Docker daemon at tcp://probe.invalid:2375. Is the docker daemon running?; check build.probeAddr and that the Docker daemon is running");
+  });
+
+  it("buildctl: an unreachable probe daemon fails the preflight in one line (stand-in)", async () => {
+    const { env } = setup({ STANDIN_DOWN_ADDR: "tcp://probe:1234" });
+    const err = await createBuilder({ driver: "buildctl", executable: STANDIN, addr: "tcp://admin:1234", probeAddr: "tcp://probe:1234", env }).version().catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/^cannot reach the probe's BuildKit daemon at tcp:\/\/probe:1234: .*connection refused"?; check build\.probeAddr and that it is running$/);
+  });
+
+  it("buildx: a Docker host nobody listens on fails before any registry work, with the real docker CLI (buildx inspect exits 0 there)", async () => {
+    const install = buildkitInstall();
+    const config = mkdtempSync(join(tmpdir(), "basewarm-dockercfg-"));
+    mkdirSync(join(config, "cli-plugins"));
+    symlinkSync(install.buildx, join(config, "cli-plugins", "docker-buildx"));
+    const env = { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: tmpdir(), DOCKER_CONFIG: config };
+    const err = await createBuilder({ driver: "buildx", executable: install.docker, addr: "tcp://127.0.0.1:1", env }).version().catch((e: unknown) => e);
+    expect(isBasewarmError(err, "BUILD_FAILED")).toBe(true);
+    expect((err as Error).message).toMatch(/^cannot reach the Docker daemon at tcp:\/\/127\.0\.0\.1:1: .*; check build\.addr and that the Docker daemon is running$/);
   });
 });
 
