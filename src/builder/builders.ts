@@ -3,10 +3,11 @@
  * needs to build and export the cache to the mirror; credentials travel in an auth file
  * (buildah --authfile, DOCKER_CONFIG for BuildKit clients), never on the command line.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { BasewarmError } from "../errors.js";
+import { makeTempDir } from "../files/index.js";
 import type { Reference } from "../reference/index.js";
 import { parseBuildkitProgress } from "./buildkit-progress.js";
 import { errorLine, runProcess, spawnError, type ProcessResult } from "./process.js";
@@ -171,8 +172,8 @@ class BuildahBuilder implements Builder {
   }
 
   private async runOnFreshStorage(request: BuildRequest, keepAll: boolean): Promise<{ result: ProcessResult; command: string[] }> {
-    const base = this.config.storageRoot ?? tmpdir();
-    const dir = mkdtempSync(join(base, "basewarm-buildah-"));
+    const storage = makeTempDir("basewarm-buildah-", this.config.storageRoot ?? tmpdir());
+    const dir = storage.path;
     const command = this.command(request, join(dir, "root"), join(dir, "runroot"));
     // buildah's own temp files go inside the build's folder: a build killed on SIGTERM cannot
     // clean up after itself, and the folder is removed whatever happened.
@@ -190,7 +191,7 @@ class BuildahBuilder implements Builder {
     } finally {
       // vfs storage is a full copy per layer: never leave it behind.
       await runProcess([this.program, "--root", join(dir, "root"), "--runroot", join(dir, "runroot"), "--storage-driver", "vfs", "rm", "--all"], { env: this.env(), timeoutMs: 60_000 }).catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
+      storage.remove();
     }
   }
 

@@ -3,6 +3,7 @@
  * abort by signal or timeout killing the whole process group.
  */
 import { spawn } from "node:child_process";
+import { atExit } from "../process/index.js";
 import { BasewarmError } from "../errors.js";
 
 export interface ProcessResult {
@@ -72,14 +73,18 @@ export function runProcess(argv: string[], options: RunOptions): Promise<Process
     };
     if (options.signal?.aborted) onAbort();
     options.signal?.addEventListener("abort", onAbort, { once: true });
+    // Its own process group outlives us: an immediate exit (a second SIGTERM) takes it along.
+    const forget = atExit(kill);
     child.on("error", (err) => {
       if (timer) clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
+      forget();
       reject(err);
     });
     child.on("close", (code, signal) => {
       if (timer) clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
+      forget();
       for (const rest of [partial.out, partial.err]) {
         if (!rest) continue;
         tail.push(rest);

@@ -4,10 +4,10 @@
  * builder with a cleanup that removes that file. The file is also removed when the process exits
  * (a second SIGTERM, process.exit), so no temporary credential outlives the run.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { existsSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
-import { readRegularFile } from "../files/index.js";
+import { makeTempDir, readRegularFile } from "../files/index.js";
 import { createBuilder, type Builder, type BuilderDriver } from "./builders.js";
 
 /** The `build:` block of the config, as the schema filled it in. */
@@ -85,10 +85,9 @@ function writeAuthFile(credentials: BuilderContext["credentials"], userDir: stri
     auths[host] = { auth: Buffer.from(`${username}:${password}`).toString("base64") };
   }
   if (Object.keys(auths).length === 0) return { cleanup: () => undefined };
-  const dir = mkdtempSync(join(tmpdir(), "basewarm-auth-"));
+  const temp = makeTempDir("basewarm-auth-");
+  const dir = temp.path;
   const path = join(dir, "config.json");
-  const remove = () => rmSync(dir, { recursive: true, force: true });
-  process.once("exit", remove);
   try {
     let config: DockerConfigJson = { auths };
     if (userDir !== undefined && existsSync(userDir)) {
@@ -99,17 +98,10 @@ function writeAuthFile(credentials: BuilderContext["credentials"], userDir: stri
     }
     writeFileSync(path, JSON.stringify(config), { mode: 0o600 });
   } catch (err) {
-    remove();
-    process.off("exit", remove);
+    temp.remove();
     throw err;
   }
-  return {
-    path,
-    cleanup: () => {
-      process.off("exit", remove);
-      remove();
-    },
-  };
+  return { path, cleanup: temp.remove };
 }
 
 export function setUpBuilder(settings: BuildSettings, context: BuilderContext): BuilderSetup {

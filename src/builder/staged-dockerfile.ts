@@ -4,9 +4,9 @@
  * copy an admin build fell back to the context's `.dockerignore`, saw other files than tenants
  * building the original do, and warmed a cache their COPY steps never hit.
  */
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { makeTempDir } from "../files/index.js";
 import { besideIgnoreFile } from "./context-digest.js";
 
 export interface StagedDockerfile {
@@ -16,15 +16,15 @@ export interface StagedDockerfile {
 }
 
 export function stageDockerfile(text: string, original: string): StagedDockerfile {
-  const dir = mkdtempSync(join(tmpdir(), "basewarm-build-"));
-  const dockerfile = join(dir, "Dockerfile");
+  const dir = makeTempDir("basewarm-build-");
+  const dockerfile = join(dir.path, "Dockerfile");
   try {
     writeFileSync(dockerfile, text);
     const ignore = besideIgnoreFile(original);
     if (existsSync(ignore)) copyFileSync(ignore, besideIgnoreFile(dockerfile));
   } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
+    dir.remove();
     throw err;
   }
-  return { dockerfile, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dockerfile, remove: dir.remove };
 }

@@ -1,1 +1,2 @@
 export { openProblem, readRegularFile, resolvePath, type ReadOptions } from "./read.js";
+export { makeTempDir, type TempDir } from "./temp-dir.js";

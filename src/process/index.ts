@@ -1,1 +1,2 @@
 export { currentProcess, processGone, type ProcessIdentity } from "./liveness.js";
+export { atExit } from "./exit-hooks.js";

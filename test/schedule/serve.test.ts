@@ -117,6 +117,37 @@ describe("basewarm serve (a real process)", () => {
     db.close();
   });
 
+  it("a second SIGTERM during a build exits at once and still leaves no folder and no builder process behind", async () => {
+    await pushImage(upstream().url, "lib/busybox", makeBusyboxImage({ seed: "serve-sigterm-twice" }), "2");
+    const dir = workspace({
+      "slow/Dockerfile": `FROM ${upstream().host}/lib/busybox:2\nRUN sleep 67\n`,
+      "basewarm.yaml": [
+        `target: { registry: "${mirror().host}" }`,
+        "state: state.db",
+        "catalog: [{ dockerfile: slow/Dockerfile }]",
+        'registries: { "builder-only.example:5000": { username: bot, password: "Twice-Secret-3" } }',
+        "build: { driver: buildah, timeoutSeconds: 120 }",
+      ].join("\n"),
+    });
+    const temp = mkdtempSync(join(tmpdir(), "basewarm-serve-tmp-"));
+    const { child, output } = startBasewarm(["serve", "--once", "--config", join(dir, "basewarm.yaml")], { TMPDIR: temp });
+    // The build has started: buildah's storage, the staged Dockerfile and the credentials are all there.
+    await waitFor(() => readdirSync(temp).some((name) => name.startsWith("basewarm-buildah-")), 30_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(readdirSync(temp).filter((n) => n.startsWith("basewarm-")).map((n) => n.replace(/-[^-]+$/, "")).sort()).toEqual(["basewarm-auth", "basewarm-build", "basewarm-buildah"]);
+    const exit = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    // Apart, or the kernel folds two pending signals into one.
+    await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGTERM");
+    expect(await exit, output()).toBe(143);
+    expect(readdirSync(temp).filter((name) => name !== "node-compile-cache"), output()).toEqual([]);
+    // buildah ran in a process group of its own: the immediate exit took it along.
+    await new Promise((r) => setTimeout(r, 500));
+    const { spawnSync } = await import("node:child_process");
+    expect(spawnSync("pgrep", ["-f", "sleep 67"], { encoding: "utf8" }).stdout.trim()).toBe("");
+  });
+
   it("abandons a run cleanly on SIGTERM during a build, and the next run finishes the work", async () => {
     await pushImage(upstream().url, "lib/busybox", makeBusyboxImage({ seed: "serve-sigterm" }), "1");
     const dir = workspace({
