@@ -86,7 +86,9 @@ function isInsecure(config: BuilderConfig, ref: Reference): boolean {
 function buildResult(result: ProcessResult, started: number, command: string[], what: string): BuildResult {
   const durationMs = Date.now() - started;
   if (result.code === 0) return { ok: true, durationMs, logTail: result.tail, command };
-  const error = result.aborted ? `${what} stopped: the run was asked to stop` : result.timedOut ? `${what} timed out` : `${what} exited with ${result.code ?? result.signal}: ${errorLine(result.tail)}`;
+  const error = result.aborted ? `${what} stopped: the run was asked to stop`
+    : result.timedOut ? `${what} timed out after ${(durationMs / 1000).toFixed(durationMs < 10_000 ? 1 : 0)} s (build.timeoutSeconds); raise it, or fix the step that hangs`
+    : `${what} exited with ${result.code ?? result.signal}: ${errorLine(result.tail)}`;
   return { ok: false, durationMs, logTail: result.tail, error, command };
 }
 

@@ -98,7 +98,8 @@ export function runProcess(argv: string[], options: RunOptions): Promise<Process
 /** Turn a spawn failure into one clear line. */
 export function spawnError(program: string, err: unknown, hint: string): BasewarmError {
   const code = (err as { code?: string }).code;
-  if (code === "ENOENT") return new BasewarmError("BUILD_FAILED", `${program} not found on PATH; ${hint}`);
+  // A path is what build.executable named: it is wrong, not missing from PATH.
+  if (code === "ENOENT") return new BasewarmError("BUILD_FAILED", program.includes("/") ? `${program} does not exist; fix build.executable` : `${program} not found on PATH; ${hint}`);
   if (code === "EACCES") return new BasewarmError("BUILD_FAILED", `${program} is not executable; ${hint}`);
   return new BasewarmError("BUILD_FAILED", `cannot start ${program}: ${(err as Error).message}`);
 }

@@ -83,7 +83,16 @@ describe("buildctl driver (stand-in)", () => {
     const down = await createBuilder({ driver: "buildctl", executable: STANDIN, addr: "tcp://127.0.0.9:1234", env }).version().catch((e: unknown) => e);
     expect((down as Error).message).toMatch(/cannot reach the BuildKit daemon at tcp:\/\/127\.0\.0\.9:1234: .*connection refused"?; check build\.addr/);
     const missing = await createBuilder({ driver: "buildctl", executable: "/nonexistent/buildctl", env: process.env }).version().catch((e: unknown) => e);
-    expect((missing as Error).message).toBe("/nonexistent/buildctl not found on PATH; install BuildKit's client (buildctl) or set build.executable");
+    expect((missing as Error).message).toBe("/nonexistent/buildctl does not exist; fix build.executable");
+    const notOnPath = await createBuilder({ driver: "buildctl", executable: "buildctl-not-installed", env: process.env }).version().catch((e: unknown) => e);
+    expect((notOnPath as Error).message).toBe("buildctl-not-installed not found on PATH; install BuildKit's client (buildctl) or set build.executable");
+  });
+
+  it("stops a build that runs past build.timeoutSeconds and says which setting to raise", async () => {
+    const { env } = setup({ STANDIN_BUILD_SLEEP_MS: "30000" });
+    const result = await createBuilder({ driver: "buildctl", executable: STANDIN, env, timeoutMs: 400 }).build(request);
+    expect(result.ok).toBe(false);
+    expect(result.error).toMatch(/^buildctl build timed out after 0\.\d s \(build\.timeoutSeconds\); raise it, or fix the step that hangs$/);
   });
 
   it("reports a failed build with the error line and the log tail", async () => {
