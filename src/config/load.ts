@@ -25,6 +25,11 @@ const MAX_YAML_ALIASES = 100;
 export interface LoadOptions {
   /** Environment for `passwordEnv`; passed in so no module reads process.env on its own. */
   env?: Record<string, string | undefined>;
+  /**
+   * False for commands that never reach a registry (status, history, plan --offline): registry
+   * passwords are then not read, so a monitoring job needs no registry secret to read the state.
+   */
+  secrets?: boolean;
 }
 
 function fail(path: string, line: number | undefined, message: string): BasewarmError {
@@ -91,6 +96,7 @@ export function parseConfig(text: string, path: string, options: LoadOptions = {
   const config = parsed.data;
   const dir = dirname(path);
   const secrets: Record<string, string> = {};
+  if (options.secrets === false) return { config, path, dir, secrets };
   for (const [host, entry] of Object.entries(config.registries)) {
     if (entry.password !== undefined) secrets[host] = entry.password;
     if (entry.passwordEnv !== undefined) {

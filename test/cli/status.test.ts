@@ -2,6 +2,7 @@
  * `basewarm status` over a real state written by real runs (no registry needed: the catalogs name
  * no images). What it watches, and that it says why a run failed.
  */
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { basewarm, jsonOf, workspace } from "../helpers/cli.js";
@@ -20,6 +21,12 @@ describe("status", () => {
     const broken = join(dir, "broken.yaml");
     const fleet = join(dir, "fleet.yaml");
     const status = async (...extra: string[]) => basewarm(["status", "--config", fleet, ...extra]);
+
+    // A monitoring job reads the state without the registry secrets a run needs.
+    const withSecret = join(dir, "secret.yaml");
+    writeFileSync(withSecret, "target: { registry: 127.0.0.1:9 }\nstate: s.db\nregistries: { \"127.0.0.1:9\": { username: bot, passwordEnv: MIRROR_PASSWORD } }\n");
+    expect((await basewarm(["run", "--config", withSecret])).stderr).toMatch(/passwordEnv: environment variable MIRROR_PASSWORD is not set/);
+    expect((await basewarm(["status", "--config", withSecret])).stderr).toMatch(/state file .* does not exist/);
 
     // A one-off whole-catalog run fails: status says why, not only that it failed.
     expect((await basewarm(["run", "--config", broken])).code).toBe(1);

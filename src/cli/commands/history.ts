@@ -11,7 +11,7 @@ export function registerHistory(program: Command, ctx: CliContext): void {
     .action(async (ref: string | undefined, opts: { config: string; json?: boolean }) => {
       const [{ loadConfig }, { parseReference }, { openRecordedState }] = await Promise.all([import("../../config/index.js"), import("../../reference/index.js"), import("../runtime.js")]);
       const normalized = ref === undefined ? undefined : parseReference(ref).toString();
-      const loaded = loadConfig(opts.config, { env: ctx.env });
+      const loaded = loadConfig(opts.config, { env: ctx.env, secrets: false });
       const state = await openRecordedState(loaded, ctx.env);
       try {
         const rows = await state.history(normalized);

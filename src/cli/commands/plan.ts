@@ -12,7 +12,7 @@ export function registerPlan(program: Command, ctx: CliContext): void {
       const [{ loadConfig }, { catalogOf }, { planCatalog }, { clientFor }, { formatPlan }] = await Promise.all([
         import("../../config/index.js"), import("../../run/catalog.js"), import("../../run/plan.js"), import("../runtime.js"), import("../format.js"),
       ]);
-      const loaded = loadConfig(opts.config, { env: ctx.env });
+      const loaded = loadConfig(opts.config, { env: ctx.env, secrets: !opts.offline });
       const catalog = catalogOf(loaded);
       const client = opts.offline ? undefined : clientFor(loaded, ctx.env, await ctx.logger(loaded.config.log.level, { human: !opts.json }));
       let plan;

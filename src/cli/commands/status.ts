@@ -21,7 +21,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
       if (opts.maxAge !== undefined && !opts.check) throw new BasewarmError("USAGE", `--max-age ${JSON.stringify(opts.maxAge)} only counts with --check; add --check`);
       const maxAgeMs = opts.maxAge === undefined ? undefined : parseDuration("--max-age", opts.maxAge);
       const [{ loadConfig }, { openRecordedState }, { stateStatus, healthProblems, runProblems }, { shardName }] = await Promise.all([import("../../config/index.js"), import("../runtime.js"), import("../../run/status.js"), import("../../state/index.js")]);
-      const loaded = loadConfig(opts.config, { env: ctx.env });
+      const loaded = loadConfig(opts.config, { env: ctx.env, secrets: false });
       let state;
       try {
         state = await openRecordedState(loaded, ctx.env);
