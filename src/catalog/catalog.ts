@@ -15,8 +15,10 @@ import { globFiles, hasGlob } from "./glob.js";
 
 /** What the catalog is made from: the config's typed entries, where they are, and how to read a file. */
 export interface CatalogSource {
-  /** The config file, for messages: `<file>: catalog[2]`. */
+  /** The config file, for messages: `<file>:<line>: catalog[2]`. */
   origin: string;
+  /** The config line of a catalog entry, when known. */
+  entryLine?: (index: number) => number | undefined;
   /** Directory that relative paths in the entries are resolved against. */
   dir: string;
   entries: CatalogEntryConfig[];
@@ -101,7 +103,8 @@ export function expandCatalog(source: CatalogSource): { entries: CatalogEntry[];
   const problems: CatalogProblem[] = [];
   const names = new Set<string>();
   source.entries.forEach((item, index) => {
-    const origin = `${source.origin}: catalog[${index}]`;
+    const line = source.entryLine?.(index);
+    const origin = `${source.origin}${line === undefined ? "" : `:${line}`}: catalog[${index}]`;
     let files: string[];
     if (hasGlob(item.dockerfile)) {
       const { base, rest } = globBase(item.dockerfile);

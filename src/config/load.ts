@@ -13,6 +13,8 @@ export interface LoadedConfig {
   dir: string;
   /** Resolved registry passwords (from password, passwordEnv or passwordFile), by host. */
   secrets: Record<string, string>;
+  /** The line of a setting (`["catalog", 2]`), for messages found after loading (catalog problems). */
+  lineOf?: (path: (string | number)[]) => number | undefined;
 }
 
 /** A config is a page of YAML; anything near this size is a mistake (or /dev/zero). */
@@ -96,7 +98,8 @@ export function parseConfig(text: string, path: string, options: LoadOptions = {
   const config = parsed.data;
   const dir = dirname(path);
   const secrets: Record<string, string> = {};
-  if (options.secrets === false) return { config, path, dir, secrets };
+  const lines = (at: (string | number)[]) => lineOf(doc, counter, at);
+  if (options.secrets === false) return { config, path, dir, secrets, lineOf: lines };
   for (const [host, entry] of Object.entries(config.registries)) {
     if (entry.password !== undefined) secrets[host] = entry.password;
     if (entry.passwordEnv !== undefined) {
@@ -121,7 +124,7 @@ export function parseConfig(text: string, path: string, options: LoadOptions = {
       throw fail(path, lineOf(doc, counter, ["registries", host]), `registries.${host}: give both username and a password (password, passwordEnv or passwordFile), or a credentialHelper`);
     }
   }
-  return { config, path, dir, secrets };
+  return { config, path, dir, secrets, lineOf: lines };
 }
 
 /**

@@ -20,6 +20,7 @@ export function catalogSource(loaded: LoadedConfig): CatalogSource {
   const { config } = loaded;
   return {
     origin: loaded.path,
+    ...(loaded.lineOf === undefined ? {} : { entryLine: (index: number) => loaded.lineOf?.(["catalog", index]) }),
     dir: loaded.dir,
     entries: config.catalog,
     images: config.images,

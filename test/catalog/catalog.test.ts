@@ -63,7 +63,8 @@ describe("catalog", () => {
     const catalog = catalogOf(loaded);
     expect(catalog.entries.map((e) => e.name)).toEqual(["good"]);
     expect(catalog.problems.map((p) => p.message)).toEqual([
-      expect.stringMatching(/catalog\[2\]\.dockerfile: no file matches "nothing\/\*\/Dockerfile"/),
+      // The config's file and line, as for any config error.
+      expect.stringMatching(/basewarm\.yaml:5: catalog\[2\]\.dockerfile: no file matches "nothing\/\*\/Dockerfile"/),
       expect.stringMatching(/bad\/Dockerfile:1: .*lowercase/i),
     ]);
     expect([...catalog.images.keys()]).toEqual(["docker.io/library/alpine:3.20"]);

@@ -32,7 +32,7 @@ describe("status", () => {
     expect((await basewarm(["run", "--config", broken])).code).toBe(1);
     const failed = await status();
     expect(failed.code).toBe(1);
-    expect(failed.stdout).toContain(`failures in run 1 (shard all):\n  ${broken}: catalog[0].dockerfile: no file matches "nothere/*/Dockerfile" (relative to ${dir})\n`);
+    expect(failed.stdout).toContain(`failures in run 1 (shard all):\n  ${broken}:4: catalog[0].dockerfile: no file matches "nothere/*/Dockerfile" (relative to ${dir})\n`);
     const serveLog = await basewarm(["serve", "--once", "--config", broken]);
     expect(serveLog.stdout + serveLog.stderr).toMatch(/"msg":"catalog problem"/);
     expect(serveLog.stdout + serveLog.stderr).toContain("no file matches \\\"nothere/*/Dockerfile\\\"");
