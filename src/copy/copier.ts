@@ -13,6 +13,7 @@ import type { Manifest, RegistryClient, RepositoryRef } from "../registry/index.
 import { referenceIn, repositoryOf } from "../registry/index.js";
 import { holdsFilteredCopy, indexForPlatforms, type ReducedIndex } from "./platforms.js";
 import { checkDestinationDigest } from "./destination-digest.js";
+import { manifestIfAny } from "./mirror-copy.js";
 import { DigestVerifier } from "./verify-stream.js";
 
 export type CopyStatus = "copied" | "unchanged" | "failed" | "deferred";
@@ -189,7 +190,7 @@ export class Copier {
     // the target's manifest itself is read (it says what it was filtered from), so an unchanged
     // image costs no fetch of the source index.
     const checkTarget = !request.force && target.tag !== undefined;
-    const targetHead: Promise<Descriptor | Manifest | undefined> = !checkTarget ? Promise.resolve(undefined) : filtering ? this.manifestIfAny(target) : this.client.manifestHead(target);
+    const targetHead: Promise<Descriptor | Manifest | undefined> = !checkTarget ? Promise.resolve(undefined) : filtering ? manifestIfAny(this.client, target) : this.client.manifestHead(target);
     targetHead.catch(() => undefined);
     let top: Descriptor;
     if (source.digest !== undefined) {
@@ -268,16 +269,6 @@ export class Copier {
     if (current?.digest === existing.digest) return;
     const manifest = await this.client.manifestGet(referenceIn(repo, existing.digest));
     await this.client.manifestPut(repo, tag, manifest);
-  }
-
-  /** A manifest, or undefined when the registry has none under that name. */
-  private async manifestIfAny(ref: Reference): Promise<Manifest | undefined> {
-    try {
-      return await this.client.manifestGet(ref);
-    } catch (err) {
-      if (isBasewarmError(err, "NOT_FOUND")) return undefined;
-      throw err;
-    }
   }
 
   /** The source index reduced to the wanted platforms, or undefined when the source is not an index or the filter keeps it all. */

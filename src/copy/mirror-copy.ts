@@ -59,11 +59,12 @@ function whyNotFiltered(held: Manifest, upstreamDigest: string, platforms: Platf
   }
   if (made.source !== upstreamDigest) return `mirror's copy was filtered from ${made.source}, upstream is at ${upstreamDigest}`;
   // The same platforms in another order: written by a basewarm that kept the config's order.
-  if ([...made.platforms.split(",")].sort().join(",") === wanted) return `mirror's copy was filtered by an earlier basewarm for the same platforms; a mirror run rewrites it once`;
+  if (made.platforms.split(",").sort().join(",") === wanted) return `mirror's copy was filtered by an earlier basewarm for the same platforms; a mirror run rewrites it once`;
   return `mirror's copy is filtered for ${made.platforms}, the config asks for ${wanted}`;
 }
 
-async function manifestIfAny(client: RegistryClient, ref: Reference): Promise<Manifest | undefined> {
+/** A manifest by tag or digest, or undefined when the registry has none there (the copier's check too). */
+export async function manifestIfAny(client: RegistryClient, ref: Reference): Promise<Manifest | undefined> {
   try {
     return await client.manifestGet(ref);
   } catch (err) {
