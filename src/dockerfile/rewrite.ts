@@ -13,8 +13,9 @@
  *
  * A build whose args are fixed (the warm run's admin build) may ask for `fixedArgs`: then any other
  * `FROM` built from variables has its whole image word replaced by the literal mirror reference of
- * what it expands to with those args, when that is the same on every platform of the build. The file no longer follows other args there, which that one
- * build never passes; without it, such a base would be pulled from upstream on every admin build.
+ * what it expands to with those args, when that is the same on every platform of the build. The
+ * file no longer follows other args there, which that one build never passes; without it, such a
+ * base would be pulled from upstream on every admin build.
  */
 import { BasewarmError } from "../errors.js";
 import { parseReference } from "../reference/index.js";
@@ -100,7 +101,7 @@ export function rewriteDockerfile(
     // through another ARG) serves every platform of a build: it stays a variable. The build's own
     // platforms (`how.platforms`) and the probes must all give the same reference.
     let elsewhere: Map<number, string>[] | undefined;
-    const samePlatformFree = (located: LocatedUse, span: Span) => {
+    const samePlatformFree = (start: number, normalized: string): boolean => {
       elsewhere ??= [...(how.platforms ?? []), ...PROBE_PLATFORMS].map((platform) => {
         try {
           return new Map(analyzeDockerfile(text, { ...options, platform }).uses
@@ -109,11 +110,11 @@ export function rewriteDockerfile(
           return new Map<number, string>(); // it does not even read the same there: leave every variable as it is
         }
       });
-      return elsewhere.every((refs) => refs.get(span.start) === located.use.normalized);
+      return elsewhere.every((refs) => refs.get(start) === normalized);
     };
     for (const located of uses) {
       if (done.has(located) || located.variableSpan === undefined) continue;
-      if (!samePlatformFree(located, located.variableSpan)) continue;
+      if (!samePlatformFree(located.variableSpan.start, located.use.normalized)) continue;
       const replacement = map(located.use);
       if (replacement === undefined) continue;
       checkReplacement(replacement, located.use, file);
