@@ -5,13 +5,14 @@ import { describe, expect, it } from "vitest";
 import { catalogOf } from "../../src/run/catalog.js";
 import { parseConfig } from "../../src/config/index.js";
 
-function workspace(files: Record<string, string>, config: string) {
+/** Files in a temp folder and the config read as if at `configAt` there; `config` may name the folder. */
+function workspace(files: Record<string, string>, config: string | ((dir: string) => string), configAt = "basewarm.yaml") {
   const dir = mkdtempSync(join(tmpdir(), "basewarm-catalog-"));
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(join(dir, path, ".."), { recursive: true });
     writeFileSync(join(dir, path), text);
   }
-  return parseConfig(config, join(dir, "basewarm.yaml"));
+  return parseConfig(typeof config === "string" ? config : config(dir), join(dir, configAt));
 }
 
 describe("catalog", () => {
@@ -44,12 +45,13 @@ describe("catalog", () => {
   });
 
   it("expands an absolute glob and one that climbs out of the config's folder", () => {
-    const dir = mkdtempSync(join(tmpdir(), "basewarm-catalog-"));
-    for (const path of ["df/api/Dockerfile", "df/web/Dockerfile", "shared/tools/Dockerfile", "conf/x"]) {
-      mkdirSync(join(dir, path, ".."), { recursive: true });
-      writeFileSync(join(dir, path), "FROM alpine:3.20\n");
-    }
-    const loaded = parseConfig(`target: { registry: 127.0.0.1:5000 }\ncatalog:\n  - dockerfile: ${dir}/df/*/Dockerfile\n  - dockerfile: ../shared/**/Dockerfile\n`, join(dir, "conf", "basewarm.yaml"));
+    const dockerfile = "FROM alpine:3.20\n";
+    const loaded = workspace(
+      { "df/api/Dockerfile": dockerfile, "df/web/Dockerfile": dockerfile, "shared/tools/Dockerfile": dockerfile, "conf/x": dockerfile },
+      (root) => `target: { registry: 127.0.0.1:5000 }\ncatalog:\n  - dockerfile: ${root}/df/*/Dockerfile\n  - dockerfile: ../shared/**/Dockerfile\n`,
+      "conf/basewarm.yaml",
+    );
+    const dir = join(loaded.dir, "..");
     const catalog = catalogOf(loaded);
     expect(catalog.problems).toEqual([]);
     expect(catalog.entries.map((e) => e.dockerfile)).toEqual([join(dir, "df/api/Dockerfile"), join(dir, "df/web/Dockerfile"), join(dir, "shared/tools/Dockerfile")]);

@@ -117,18 +117,23 @@ describe("basewarm serve (a real process)", () => {
     db.close();
   });
 
-  it("a second SIGTERM during a build exits at once and still leaves no folder and no builder process behind", async () => {
-    await pushImage(upstream().url, "lib/busybox", makeBusyboxImage({ seed: "serve-sigterm-twice" }), "2");
-    const dir = workspace({
-      "slow/Dockerfile": `FROM ${upstream().host}/lib/busybox:2\nRUN sleep 67\n`,
+  /** A catalog of one buildah entry whose build takes a while (`step`), over busybox:`tag` upstream. */
+  async function slowBuild(tag: string, step: string, configLines: string[]): Promise<string> {
+    await pushImage(upstream().url, "lib/busybox", makeBusyboxImage({ seed: `serve-slow-${tag}` }), tag);
+    return workspace({
+      "slow/Dockerfile": `FROM ${upstream().host}/lib/busybox:${tag}\n${step}\n`,
       "basewarm.yaml": [
         `target: { registry: "${mirror().host}" }`,
         "state: state.db",
         "catalog: [{ dockerfile: slow/Dockerfile }]",
-        'registries: { "builder-only.example:5000": { username: bot, password: "Twice-Secret-3" } }',
         "build: { driver: buildah, timeoutSeconds: 120 }",
+        ...configLines,
       ].join("\n"),
     });
+  }
+
+  it("a second SIGTERM during a build exits at once and still leaves no folder and no builder process behind", async () => {
+    const dir = await slowBuild("2", "RUN sleep 67", ['registries: { "builder-only.example:5000": { username: bot, password: "Twice-Secret-3" } }']);
     const temp = mkdtempSync(join(tmpdir(), "basewarm-serve-tmp-"));
     const { child, output } = startBasewarm(["serve", "--once", "--config", join(dir, "basewarm.yaml")], { TMPDIR: temp });
     // The build has started: buildah's storage, the staged Dockerfile and the credentials are all there.
@@ -149,17 +154,7 @@ describe("basewarm serve (a real process)", () => {
   });
 
   it("abandons a run cleanly on SIGTERM during a build, and the next run finishes the work", async () => {
-    await pushImage(upstream().url, "lib/busybox", makeBusyboxImage({ seed: "serve-sigterm" }), "1");
-    const dir = workspace({
-      "slow/Dockerfile": `FROM ${upstream().host}/lib/busybox:1\nRUN sleep 60\n`,
-      "basewarm.yaml": [
-        `target: { registry: "${mirror().host}" }`,
-        "state: state.db",
-        "catalog: [{ dockerfile: slow/Dockerfile }]",
-        "build: { driver: buildah, timeoutSeconds: 120 }",
-        "log: { level: info }",
-      ].join("\n"),
-    });
+    const dir = await slowBuild("1", "RUN sleep 60", ["log: { level: info }"]);
     const started = Date.now();
     // Its own TMPDIR: whatever the run or buildah puts there must be gone after the stop.
     const temp = mkdtempSync(join(tmpdir(), "basewarm-serve-tmp-"));
