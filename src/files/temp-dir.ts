@@ -16,7 +16,8 @@ export interface TempDir {
 
 export function makeTempDir(prefix: string, base: string = tmpdir()): TempDir {
   const path = mkdtempSync(join(base, prefix));
-  const removeNow = () => rmSync(path, { recursive: true, force: true });
+  // A few retries: a builder killed a moment ago may still be finishing a write in it.
+  const removeNow = () => rmSync(path, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
   const forget = atExit(removeNow);
   return {
     path,

@@ -2,11 +2,14 @@
  * Work to do however the process ends, even by `process.exit` on a second SIGTERM: remove a temp
  * folder, kill a builder's process group. One `exit` listener serves them all, so any number of
  * hooks never trips Node's listener warning. Hooks must be synchronous (nothing else runs at exit).
+ * They run newest first, as cleanups unwind: a builder started in a temp folder is killed before
+ * the folder is removed. The other way round, a second SIGTERM during a buildah build left the
+ * storage behind: buildah was still writing into it while it was removed (ENOTEMPTY).
  */
 const hooks = new Set<() => void>();
 
 function runHooks(): void {
-  for (const hook of [...hooks]) {
+  for (const hook of [...hooks].reverse()) {
     try {
       hook();
     } catch {
