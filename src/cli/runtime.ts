@@ -6,11 +6,10 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { setUpBuilder, type BuilderSetup } from "../builder/index.js";
 import { defaultSettings, resolvePath, type LoadedConfig } from "../config/index.js";
 import { BasewarmError, isBasewarmError } from "../errors.js";
 import type { Logger } from "../log/index.js";
-import { RegistryClient, chainCredentials, configCredentials, dockerConfigCredentials, isLoopbackHost, spawnHelperRunner, type CredentialSource } from "../registry/index.js";
+import { RegistryClient, chainCredentials, configCredentials, dockerConfigCredentials, spawnHelperRunner, type CredentialSource } from "../registry/index.js";
 import { openStateStore, parseStateSetting, type StateStore } from "../state/index.js";
 
 export type Env = Record<string, string | undefined>;
@@ -82,19 +81,4 @@ export function openRecordedState(loaded: LoadedConfig, env: Env): Promise<State
     if (isBasewarmError(err, "FILE_NOT_FOUND")) throw new BasewarmError("FILE_NOT_FOUND", `${err.message}; check state: in ${loaded.path}`);
     throw err;
   });
-}
-
-/** Registries builders must reach over plain HTTP: loopback hosts and those configured insecure. */
-export function insecureRegistries(loaded: LoadedConfig): string[] {
-  const { config } = loaded;
-  return [...new Set([config.target.registry, ...Object.keys(config.registries)])].filter((h) => isLoopbackHost(h) || config.registries[h]?.insecure === true);
-}
-
-export function builderFor(loaded: LoadedConfig, env: Env): BuilderSetup {
-  const credentials: Record<string, { username: string; password: string }> = {};
-  for (const [host, entry] of Object.entries(loaded.config.registries)) {
-    const password = loaded.secrets[host];
-    if (entry.username !== undefined && password !== undefined) credentials[host] = { username: entry.username, password };
-  }
-  return setUpBuilder(loaded.config.build, { env, insecureRegistries: insecureRegistries(loaded), credentials });
 }
