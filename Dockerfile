@@ -27,6 +27,10 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
 COPY config ./config
+# The code cache must come from the Node that runs basewarm (V8 refuses another's), which may not be
+# the build stage's: write it again here.
+COPY scripts/code-cache.mjs ./scripts/
+RUN node scripts/code-cache.mjs
 RUN useradd --system --uid 10001 --home-dir /var/lib/basewarm --create-home basewarm
 USER 10001
 ENV NODE_ENV=production STORAGE_DRIVER=vfs BUILDAH_ISOLATION=chroot

@@ -7,10 +7,9 @@
  * Run as a script, `npm run bench:startup` breaks start-up down:
  *   - each dependency and each of our modules imported alone in a fresh Node (its own cost plus
  *     whatever it imports), and our modules alone once every dependency is already loaded;
- *   - `--help` of the shipped build (main.js, loading the split bundle) against the tsc output
- *     alone and other esbuild bundles (one ESM file, minified, CommonJS, and
- *     CommonJS with V8's code cache, which is what Node 20 offers: `module.enableCompileCache()`
- *     only exists from Node 22.1).
+ *   - `--help` and an empty mirror of the shipped build (main.js, loading the CommonJS bundle with
+ *     its code cache) against the same bundle without its cache, the tsc output alone and ESM
+ *     bundles (one file, minified).
  *
  *   node dist/bench/startup.js [--cli dist/src/cli/main.js] [--reps N] [--json FILE]
  */
@@ -86,8 +85,12 @@ async function variants(cli: string, dir: string): Promise<Variant[]> {
   const program = join(dirname(cli), "program.js");
   const entry = `import { runCli } from ${JSON.stringify(program)};\nrunCli(process.argv.slice(2)).then((code) => { process.exitCode = code; });\n`;
   await writeFile(join(dir, "tsc-entry.mjs"), entry);
+  const loader = pathToFileURL(join(dirname(cli), "program-loader.js")).href;
+  const uncached = `const { loadProgram } = await import(${JSON.stringify(loader)});\nconst { runCli } = await loadProgram({ useCache: false });\nprocess.exitCode = await runCli(process.argv.slice(2));\n`;
+  await writeFile(join(dir, "uncached-entry.mjs"), uncached);
   const out: Variant[] = [
-    { name: "shipped: main.js (esbuild split bundle)", argv: [cli] },
+    { name: "shipped: main.js (bundle + code cache)", argv: [cli] },
+    { name: "the shipped bundle, no code cache", argv: [join(dir, "uncached-entry.mjs")] },
     { name: "tsc output alone (program.js)", argv: [join(dir, "tsc-entry.mjs")] },
   ];
   const esbuild = await import("esbuild");
@@ -103,36 +106,6 @@ async function variants(cli: string, dir: string): Promise<Variant[]> {
   out.push({ name: "esbuild bundle, ESM, one file", argv: [join(dir, "esm.mjs")] });
   await esbuild.build({ ...common, entryPoints: [join(dir, "tsc-entry.mjs")], outfile: join(dir, "esm-min.mjs"), format: "esm", minify: true, banner: requireBanner });
   out.push({ name: "esbuild bundle, ESM, one file, minified", argv: [join(dir, "esm-min.mjs")] });
-
-  // CommonJS has no top-level await: the entry goes through runCli's promise.
-  try {
-    await esbuild.build({ ...common, stdin: { contents: entry, resolveDir: dirname(cli), sourcefile: "entry.mjs" }, outfile: join(dir, "cjs.cjs"), format: "cjs", minify: true,
-      // A bundled dependency reads import.meta.url, which CommonJS lacks.
-      define: { "import.meta.url": "__importMetaUrl" }, banner: { js: "var __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" } });
-  } catch {
-    return out; // the CLI moved runCli: the ESM variants still say what bundling gives
-  }
-  out.push({ name: "esbuild bundle, CJS, minified", argv: [join(dir, "cjs.cjs")] });
-  // V8 code cache by hand, as Node 20 allows it for scripts: compile through vm.Script with the
-  // cached data of a previous run, and write the cache after the run (lazily compiled functions
-  // included) when there was none.
-  const loader = `
-const { readFileSync, writeFileSync } = require("node:fs");
-const Module = require("node:module");
-const vm = require("node:vm");
-const file = ${JSON.stringify(join(dir, "cjs.cjs"))};
-const cacheFile = file + ".v8cache";
-let cachedData;
-try { cachedData = readFileSync(cacheFile); } catch {}
-const script = new vm.Script(Module.wrap(readFileSync(file, "utf8")), { filename: file, cachedData });
-const m = new Module(file, module);
-m.filename = file;
-m.paths = Module._nodeModulePaths(require("node:path").dirname(file));
-script.runInThisContext()(m.exports, Module.createRequire(file), m, file, require("node:path").dirname(file));
-if (cachedData === undefined || script.cachedDataRejected) process.once("beforeExit", () => writeFileSync(cacheFile, script.createCachedData()));
-`;
-  await writeFile(join(dir, "cached.cjs"), loader);
-  out.push({ name: "esbuild bundle, CJS, minified + V8 code cache", argv: [join(dir, "cached.cjs")] });
   return out;
 }
 

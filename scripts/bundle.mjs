@@ -1,17 +1,18 @@
 #!/usr/bin/env node
 /**
  * Bundle the compiled commands (dist/src/cli/program.js, from `tsc`) and their dependencies into
- * dist/src/cli/bundle/: program.js plus shared chunks, split where program.js imports a command's
- * modules lazily. Node then resolves, reads and compiles a few files instead of a few hundred,
- * which cuts a mirror run's fixed cost from about 0.43 s to 0.25 s here, while `--help` and
- * `refs` only parse what they use (one whole-program file made `--help` slower than the tsc
- * output: every byte is parsed before the first line runs). main.js stays outside, so `--version`
- * still loads nothing, and picks the bundle only when it is not older than the tsc output.
- * better-sqlite3 stays outside: it loads a native addon through `bindings`, which looks for it
- * next to its own package.
+ * one CommonJS file, dist/src/cli/bundle/program.cjs, then write V8's code cache for it
+ * (scripts/code-cache.mjs). main.js loads it through src/cli/program-loader.ts: one file read and
+ * compiled from the cache instead of a few hundred modules resolved, read and parsed. CommonJS,
+ * because V8's code cache can be handed to a vm.Script and not (on Node 20) to an ES module.
+ * Whitespace and syntax are minified (a smaller file to read and hash), names are not, so stack
+ * traces under --debug and CPU profiles still name functions. main.js stays outside, so `--version`
+ * still loads nothing. better-sqlite3 stays outside: it loads a native addon through `bindings`,
+ * which looks for it next to its own package.
  *
- *   node scripts/bundle.mjs [--entry dist/src/cli/program.js] [--outdir dist/src/cli/bundle] [--minify] [--metafile FILE]
+ *   node scripts/bundle.mjs [--entry dist/src/cli/program.js] [--outdir dist/src/cli/bundle] [--metafile FILE] [--no-code-cache]
  */
+import { execFileSync } from "node:child_process";
 import { rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,8 +24,8 @@ const { values } = parseArgs({
   options: {
     entry: { type: "string", default: join(root, "dist", "src", "cli", "program.js") },
     outdir: { type: "string", default: join(root, "dist", "src", "cli", "bundle") },
-    minify: { type: "boolean", default: false },
     metafile: { type: "string" },
+    "no-code-cache": { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -43,26 +44,51 @@ const zodWithoutLocales = {
   },
 };
 
-// Chunk names carry content hashes: clear the folder so no stale chunk lingers beside new ones.
+/**
+ * node:http2, with the tls it pulls in, cost every run ~5 ms to load (Node 20) and is never used:
+ * undici's HTTP/2 client requires it inside a try and goes on without it, and undici speaks HTTP/2
+ * only when a dispatcher sets `allowH2`, which basewarm's do not. So there the require fails.
+ */
+const withoutHttp2 = {
+  name: "without-http2",
+  setup(b) {
+    b.onResolve({ filter: /^node:http2$/ }, (args) =>
+      /node_modules\/undici\/lib\/dispatcher\/client-h2\.js$/.test(args.importer) ? { path: "no-http2", namespace: "without-http2" } : undefined);
+    b.onLoad({ filter: /^no-http2$/, namespace: "without-http2" }, () => ({
+      contents: 'throw new Error("basewarm speaks HTTP/1.1 only: node:http2 is left out of its bundle");',
+      loader: "js",
+    }));
+  },
+};
+
+// A bundle left from an earlier build (and its cache) must not outlive this one.
 await rm(values.outdir, { recursive: true, force: true });
+const outfile = join(values.outdir, "program.cjs");
 const result = await build({
-  entryPoints: { program: values.entry },
-  outdir: values.outdir,
+  entryPoints: [values.entry],
+  outfile,
   bundle: true,
-  splitting: true,
   platform: "node",
-  format: "esm",
+  format: "cjs",
   target: "node20.18",
   external: ["better-sqlite3"],
-  minify: values.minify,
+  minifyWhitespace: true,
+  minifySyntax: true,
   // Line numbers in stack traces (--debug) still point somewhere useful.
   sourcemap: "linked",
   metafile: values.metafile !== undefined,
   legalComments: "linked",
   logLevel: "warning",
-  // The bundled CommonJS dependencies (undici, pino, commander…) call require() for Node's
-  // built-ins; an ESM file has no require of its own, so give it one.
-  plugins: [zodWithoutLocales],
-  banner: { js: "import { createRequire as __basewarmCreateRequire } from 'node:module';\nconst require = __basewarmCreateRequire(import.meta.url);" },
+  plugins: [zodWithoutLocales, withoutHttp2],
+  // Modules that find files next to themselves read import.meta.url, which CommonJS has not.
+  define: { "import.meta.url": "__basewarmModuleUrl" },
+  banner: { js: "var __basewarmModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 if (values.metafile !== undefined) await writeFile(values.metafile, JSON.stringify(result.metafile));
+if (!values["no-code-cache"]) {
+  // A Node option given to this build (NODE_OPTIONS) would be baked into the cache and refuse it at
+  // run time, so the training runs without.
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  execFileSync(process.execPath, [join(root, "scripts", "code-cache.mjs"), "--bundle", outfile], { stdio: "inherit", env });
+}

@@ -194,6 +194,7 @@ export class Transport {
     this.perHost = options.perHostConcurrency ?? DEFAULT_CONCURRENCY.perRegistry;
     this.ownsDispatcher = options.dispatcher === undefined;
     keepWebAssemblyAtBaseline(); // before the first connection compiles llhttp
+    // HTTP/1.1 only (no `allowH2`): the bundle leaves node:http2 out (scripts/bundle.mjs).
     this.dispatcher = options.dispatcher ?? new Agent({
       connections: this.perHost + 2,
       keepAliveTimeout: 30_000,
