@@ -15,7 +15,8 @@ COPY testkit ./testkit
 COPY bench ./bench
 COPY demo ./demo
 COPY scripts/bundle.mjs ./scripts/
-RUN npx tsc -p tsconfig.build.json && node scripts/bundle.mjs && npm prune --omit=dev
+# No code cache here: the runtime stage writes it with its own Node.
+RUN npx tsc -p tsconfig.build.json && node scripts/bundle.mjs --no-code-cache && npm prune --omit=dev
 
 FROM ${NODE_RUNTIME_IMAGE} AS runtime
 # buildah is the builder that works without a daemon; buildctl/buildx users mount their own client.
@@ -30,7 +31,7 @@ COPY config ./config
 # The code cache must come from the Node that runs basewarm (V8 refuses another's), which may not be
 # the build stage's: write it again here.
 COPY scripts/code-cache.mjs ./scripts/
-RUN node scripts/code-cache.mjs
+RUN node scripts/code-cache.mjs --strict
 RUN useradd --system --uid 10001 --home-dir /var/lib/basewarm --create-home basewarm
 USER 10001
 ENV NODE_ENV=production STORAGE_DRIVER=vfs BUILDAH_ISOLATION=chroot

@@ -23,7 +23,9 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   process.stdout.write(`${basewarmVersion()}\n`);
 } else {
   const { loadProgram } = await import("./program-loader.js");
-  const { runCli } = await loadProgram();
+  const { runCli, codeCache } = await loadProgram();
+  // Whether start-up used the build's compiled code: a Node flag or another Node turns it off quietly.
+  if (args.includes("--debug")) process.stderr.write(`basewarm: debug: code cache ${codeCache}\n`);
   const code = await runCli(args);
   // A failed write of the output (set above) stays a failure whatever the command thought.
   process.exitCode = Math.max(code, Number(process.exitCode ?? 0));

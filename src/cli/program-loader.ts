@@ -16,7 +16,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
 import { keepWebAssemblyAtBaseline } from "../registry/wasm-tiering.js";
@@ -45,7 +45,7 @@ const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest(
  * than a fresh `tsc` is stale), otherwise the compiled modules. `useCache: false` compiles afresh.
  */
 export async function loadProgram(options: { useCache?: boolean; bundle?: string; cache?: string } = {}): Promise<LoadedProgram> {
-  const bundle = options.bundle ?? BUNDLE_FILE;
+  const bundle = resolve(options.bundle ?? BUNDLE_FILE);
   const mtime = (file: string) => statSync(file, { throwIfNoEntry: false })?.mtimeMs;
   const bundled = mtime(bundle);
   const compiled = mtime(join(HERE, "program.js"));
@@ -58,11 +58,15 @@ export async function loadProgram(options: { useCache?: boolean; bundle?: string
   return loadBundle(bundle, options.cache ?? `${bundle}.code-cache`, options.useCache ?? true);
 }
 
+/** Node's CommonJS wrapper, so the bundle sees the require, module and __filename it expects. */
+const WRAPPER = ["(function (exports, require, module, __filename, __dirname) {", "\n})"] as const;
+
 function loadBundle(file: string, cacheFile: string, useCache: boolean): LoadedProgram {
   // V8 flags are part of what a cache must match: set them before compiling, as the training did.
   keepWebAssemblyAtBaseline();
   const source = readFileSync(file);
-  const hash = sha256(source);
+  // The hash covers exactly what V8 compiles: the bundle inside the wrapper.
+  const hash = createHash("sha256").update(WRAPPER[0]).update(source).update(WRAPPER[1]).digest();
   let cachedData: Buffer | undefined;
   let use: CodeCacheUse = "absent";
   const stored = useCache ? readIfThere(cacheFile) : undefined;
@@ -72,8 +76,7 @@ function loadBundle(file: string, cacheFile: string, useCache: boolean): LoadedP
     else if (!stored.subarray(HASH_BYTES, HEADER_BYTES).equals(sha256(data))) use = "damaged";
     else cachedData = data;
   }
-  // Node's CommonJS wrapper, so the bundle sees the require, module and __filename it expects.
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source.toString("utf8")}\n})`, {
+  const script = new Script(WRAPPER[0] + source.toString("utf8") + WRAPPER[1], {
     filename: file,
     ...(cachedData ? { cachedData } : {}),
   });

@@ -22,9 +22,12 @@ let collect: Collect | null | undefined;
 function collector(): Collect | null {
   if (collect !== undefined) return collect;
   try {
-    // The flag only affects contexts created after it is set: this one, not the program's own.
+    // The flag only affects contexts created after it is set: this one, not the program's own. It
+    // is unset at once: V8 flags are part of what a code cache must match (src/cli/program-loader.ts),
+    // so a cache saved after a copy would otherwise be refused by every later run.
     setFlagsFromString("--expose-gc");
     const gc: unknown = runInNewContext("gc");
+    setFlagsFromString("--no-expose-gc");
     collect = typeof gc === "function" ? (gc as Collect) : null;
   } catch {
     collect = null; // the copy still works, holding more memory

@@ -6,7 +6,7 @@
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
@@ -26,7 +26,7 @@ interface Loaded {
 }
 
 /** Load a bundle in a fresh Node, run `--help` (and, asked for, a mirror of no image) through it. */
-async function loadIn(bundle: string, options: { mirrorConfig?: string } = {}): Promise<Loaded> {
+async function loadIn(bundle: string, options: { mirrorConfig?: string; nodeArgs?: string[] } = {}): Promise<Loaded> {
   const script = `
     const { loadProgram } = await import(${JSON.stringify(LOADER)});
     const program = await loadProgram({ bundle: ${JSON.stringify(bundle)} });
@@ -41,7 +41,7 @@ async function loadIn(bundle: string, options: { mirrorConfig?: string } = {}): 
       result.http2Loaded = process.moduleLoadList.some((m) => m === "NativeModule http2");
     }
     process.stdout.write(JSON.stringify(result));`;
-  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin" } });
+  const { stdout } = await run(process.execPath, [...(options.nodeArgs ?? []), "--input-type=module", "-e", script], { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin" } });
   return JSON.parse(stdout) as Loaded;
 }
 
@@ -66,15 +66,48 @@ describe("the code cache of the shipped build", () => {
     expect(loaded.help).toMatchObject({ code: 0, out: expect.stringContaining(HELP_LINE) });
   });
 
-  it("is not used for a bundle of the same length that differs (V8 itself only compares lengths)", async () => {
-    const text = readFileSync(BUNDLE, "utf8");
-    const from = "node:http2 is left out of its bundle";
-    expect(text).toContain(from);
-    const bundle = copyOfBundle("same-length", { source: (t) => t.replace(from, from.toUpperCase()) });
+  it("is not used for a bundle of the same length that differs (V8 itself only compares lengths): the new text runs", async () => {
+    const from = "Keep base images mirrored and a global BuildKit cache warm";
+    const to = from.toUpperCase();
+    expect(readFileSync(BUNDLE, "utf8")).toContain(from);
+    const bundle = copyOfBundle("same-length", { source: (t) => t.replace(from, to) });
     expect(readFileSync(bundle).length).toBe(readFileSync(BUNDLE).length);
     const loaded = await loadIn(bundle);
     expect(loaded.codeCache).toBe("other-bundle");
+    expect(loaded.help).toMatchObject({ code: 0, out: expect.stringContaining(to) });
+  });
+
+  it("is refused under other V8 flags (a --max-old-space-size in NODE_OPTIONS does that), and the commands still work", async () => {
+    const loaded = await loadIn(BUNDLE, { nodeArgs: ["--max-old-space-size=300"] });
+    expect(loaded.codeCache).toBe("rejected");
     expect(loaded.help).toMatchObject({ code: 0, out: expect.stringContaining(HELP_LINE) });
+  });
+
+  it("is strict code, as the ES modules it was bundled from were", () => {
+    expect(readFileSync(BUNDLE, "utf8").startsWith('"use strict";')).toBe(true);
+  });
+
+  it("is skipped with its bundle when the bundle is older than the compiled program (a `tsc` since the last bundle)", async () => {
+    const bundle = copyOfBundle("stale");
+    const long = new Date(Date.now() - 3600_000 * 24 * 365);
+    utimesSync(bundle, long, long);
+    const loaded = await loadIn(bundle);
+    expect(loaded.codeCache).toBe("not-bundled");
+    expect(loaded.help).toMatchObject({ code: 0, out: expect.stringContaining(HELP_LINE) });
+  });
+
+  it("is written by scripts/code-cache.mjs for plain runs even when NODE_OPTIONS carries a V8 flag", async () => {
+    const bundle = copyOfBundle("rewritten", { cache: () => undefined });
+    const { stdout } = await run(process.execPath, [resolve("scripts/code-cache.mjs"), "--bundle", bundle, "--strict"], {
+      env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", NODE_OPTIONS: "--max-old-space-size=300" },
+    });
+    expect(stdout).toContain("written and used by a fresh Node");
+    expect((await loadIn(bundle)).codeCache).toBe("used");
+  });
+
+  it("is named under --debug, so an operator can see whether start-up used it", async () => {
+    const { stderr } = await run(process.execPath, [resolve("dist/src/cli/main.js"), "refs", "--debug", join(work, "missing-Dockerfile")]).catch((err: { stderr: string }) => err);
+    expect(stderr).toMatch(/^basewarm: debug: code cache used$/m);
   });
 
   it("is not used when damaged: V8 would crash on it, so it never sees it", async () => {
