@@ -9,8 +9,8 @@
  *
  * The Node that runs this must be the one that runs basewarm: the service image runs it in its
  * runtime stage. scripts/bundle.mjs runs it after every build. V8 flags given to this Node (on its
- * command line or in NODE_OPTIONS, e.g. --max-old-space-size) would be baked into the cache and
- * make plain runs refuse it, so it starts itself again without them.
+ * command line or in NODE_OPTIONS, e.g. --stack-trace-limit, or on Node 20 even --max-old-space-size) would
+ * be baked into the cache and make plain runs refuse it, so it starts itself again without them.
  *
  *   node scripts/code-cache.mjs [--bundle dist/src/cli/bundle/program.cjs] [--strict]
  */
