@@ -7,9 +7,9 @@
  * because V8's code cache can be handed to a vm.Script and not (on Node 20) to an ES module.
  * Whitespace and syntax are minified (a smaller file to read and hash: a 1-image no-op measured
  * ~7 ms faster than unminified), names are not, so stack traces under --debug and CPU profiles
- * still name functions; program.cjs.map maps their line:column back to src/. main.js stays outside, so `--version`
- * still loads nothing. better-sqlite3 stays outside: it loads a native addon through `bindings`,
- * which looks for it next to its own package.
+ * still name functions; program.cjs.map maps their line:column back to src/. main.js stays
+ * outside, so `--version` still loads nothing. better-sqlite3 stays outside: it loads a native
+ * addon through `bindings`, which looks for it next to its own package.
  *
  *   node scripts/bundle.mjs [--entry dist/src/cli/program.js] [--outdir dist/src/cli/bundle] [--metafile FILE] [--no-code-cache]
  */

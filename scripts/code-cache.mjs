@@ -9,8 +9,9 @@
  *
  * The Node that runs this must be the one that runs basewarm: the service image runs it in its
  * runtime stage. scripts/bundle.mjs runs it after every build. V8 flags given to this Node (on its
- * command line or in NODE_OPTIONS, e.g. --stack-trace-limit, or on Node 20 even --max-old-space-size) would
- * be baked into the cache and make plain runs refuse it, so it starts itself again without them.
+ * command line or in NODE_OPTIONS, e.g. --stack-trace-limit, or on Node 20 even
+ * --max-old-space-size) would be baked into the cache and make plain runs refuse it, so it starts
+ * itself again without them.
  *
  *   node scripts/code-cache.mjs [--bundle dist/src/cli/bundle/program.cjs] [--strict]
  */
@@ -37,9 +38,9 @@ if (process.env.NODE_OPTIONS || process.execArgv.length > 0) {
   process.exit(again.status ?? 1);
 }
 const bundle = resolve(values.bundle);
-const cacheFile = `${bundle}.code-cache`;
+const { loadProgram, codeCacheFileFor } = await import(loaderUrl);
+const cacheFile = codeCacheFileFor(bundle);
 
-const { loadProgram } = await import(loaderUrl);
 const program = await loadProgram({ bundle, useCache: false });
 if (program.codeCache === "not-bundled") throw new Error(`code-cache: no current bundle at ${bundle}; run scripts/bundle.mjs`);
 
@@ -57,7 +58,7 @@ try {
   }
   // Written whole, then renamed: a run starting meanwhile sees the old cache or the new one.
   const temp = `${cacheFile}.${process.pid}.tmp`;
-  writeFileSync(temp, program.cacheFile());
+  writeFileSync(temp, program.cacheBytes());
   renameSync(temp, cacheFile);
 } finally {
   rmSync(work, { recursive: true, force: true });
