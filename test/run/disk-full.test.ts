@@ -83,7 +83,7 @@ describe("a disk that fills up mid-run", () => {
     const deadline = Date.now() + 30_000;
     while ((proxy.injected["stall-body"] ?? 0) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(proxy.injected["stall-body"], output()).toBe(1);
-    expect(readdirSync(temp).filter((f) => f.startsWith("basewarm-auth-"))).toHaveLength(1);
+    expect(readdirSync(temp).filter((f) => f.startsWith("basewarm-auth-")), output() + " DIR=" + readdirSync(temp).join(",")).toHaveLength(1);
     fillUp(join(disk!, "filler"));
 
     const code = await exit;
