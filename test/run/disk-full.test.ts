@@ -17,8 +17,6 @@ import { useFaultProxies } from "../helpers/fault-proxy.js";
 import { useRegistry } from "../helpers/registries.js";
 import { openStateStore } from "../../src/state/index.js";
 
-const BLOB_GET = /\/blobs\/sha256:/;
-
 /** Mount a tmpfs of `size` at a new folder; undefined when this machine does not allow mounts. */
 function mountSmallDisk(size: string): string | undefined {
   const at = mkdtempSync(join(tmpdir(), "basewarm-small-disk-"));
@@ -64,9 +62,12 @@ describe("a disk that fills up mid-run", () => {
     if (!disk) ctx.skip("cannot mount a tmpfs here (needs CAP_SYS_ADMIN)");
     const stateDir = join(disk!, "state");
     mkdirSync(stateDir);
-    await pushImage(upstream().url, "full/app", makeImage({ seed: "disk-full", layers: [makeLayer("disk-full", 200_000)] }), "1");
-    // One stall of 3 s on the first blob GET: the window in which the disk fills up.
-    const proxy = await startProxy(upstream(), [{ method: "GET", path: BLOB_GET, fault: { kind: "stall-body", afterBytes: 1000, ms: 3000 }, times: 1 }]);
+    const layer = makeLayer("disk-full", 200_000);
+    await pushImage(upstream().url, "full/app", makeImage({ seed: "disk-full", layers: [layer] }), "1");
+    // One stall of 3 s on the layer's GET: the window in which the disk fills up. The layer's, not
+    // any blob's: the config blob is shorter than 1000 bytes, so a stall rule it reached first was
+    // used up without stalling, and the run finished before the disk filled.
+    const proxy = await startProxy(upstream(), [{ method: "GET", path: new RegExp(`/blobs/${layer.digest}`), fault: { kind: "stall-body", afterBytes: 1000, ms: 3000 }, times: 1 }]);
     const temp = mkdtempSync(join(tmpdir(), "basewarm-full-tmp-"));
     const dir = workspace({
       "basewarm.yaml": [
