@@ -11,7 +11,9 @@ summary() {
   node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const skipped = r.numPendingTests + r.numTodoTests;
-    console.log(`vitest (${process.argv[2]}): ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+    // A file whose setup fails counts its tests as skipped, not failed: name such files apart.
+    const broken = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.every((a) => a.status !== "failed")).length;
+    console.log(`vitest (${process.argv[2]}): ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : "") + (broken ? `; ${broken} test file(s) failed outside any test (setup or teardown)` : ""));
   ' "$1" "$2" || echo "vitest ($2): no results (the run stopped before reporting)"
 }
 results="$(mktemp)"

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -19,6 +19,8 @@ export default function setup(): () => void {
     execFileSync(process.execPath, ["scripts/bundle.mjs"], { stdio: "inherit" });
   }
   const root = mkdtempSync(join(tmpdir(), "basewarm-tests-"));
+  // Others must get through it, as through /tmp: PostgreSQL's initdb runs as the postgres user.
+  chmodSync(root, 0o755);
   process.env["TMPDIR"] = root;
   return () => rmSync(root, { recursive: true, force: true, maxRetries: 3, retryDelay: 100 });
 }
