@@ -105,9 +105,12 @@ export async function buildEntry(options: BuildEntryOptions, entry: CatalogEntry
     builder.driver === "buildah" ? verifyBuildahCache(client, entry.cache) : verifyBuildkitCache(client, entry.cache, BUILDKIT_CACHE_TAG);
 
   const last = await state.lastGoodBuild(entry.name);
+  // Why the entry is built, as the report says it: an operator asks why a night's builds ran.
+  let why = last ? "inputs changed since the last good build" : "first build";
   if (last && last.inputsHash === inputsHash) {
     const check = await cacheState().catch((err: unknown) => ({ ok: false, manifests: 0, blobs: 0, problems: [errorMessage(err)] }));
     if (check.ok) return record({ ...base, outcome: "skipped", reason: "inputs unchanged since the last good build and the cache is in the mirror", inputsHash, durationMs: 0, cacheCheck: check });
+    why = `inputs unchanged, but the cache is not whole in the mirror (${check.problems.slice(0, 2).join("; ") || "no detail"})`;
     logger.info({ entry: entry.name, problems: check.problems }, "cache missing in the mirror: rebuilding");
   }
 
@@ -144,7 +147,7 @@ export async function buildEntry(options: BuildEntryOptions, entry: CatalogEntry
         return record({ ...base, outcome: "failed", reason: `cache probe on an empty builder reused ${probe.cachedSteps} of ${probe.steps} steps; missed: ${missed}`, inputsHash, durationMs: Date.now() - started, cacheCheck: check, ...probed, logTail: probe.logTail });
       }
     }
-    return record({ ...base, outcome: "built", reason: last ? "inputs changed or cache missing" : "first build", inputsHash, durationMs: Date.now() - started, cacheCheck: check, ...probed, logTail: result.logTail });
+    return record({ ...base, outcome: "built", reason: why, inputsHash, durationMs: Date.now() - started, cacheCheck: check, ...probed, logTail: result.logTail });
   } catch (err) {
     return record({ ...base, outcome: "failed", reason: errorMessage(err), inputsHash, durationMs: Date.now() - started });
   } finally {

@@ -117,7 +117,7 @@ describe("warm run with a real BuildKit (buildx driver): the tenant's first buil
   it("rebuilds when a file that COPY uses changes, and when the base's digest changes upstream; the tenant hits the new cache", async () => {
     writeFileSync(join(dir, "app.txt"), "v2\n");
     const changedFile = await run();
-    expect(changedFile.builds[0]).toMatchObject({ outcome: "built", hitRatio: 1, reason: "inputs changed or cache missing" });
+    expect(changedFile.builds[0]).toMatchObject({ outcome: "built", hitRatio: 1, reason: "inputs changed since the last good build" });
 
     await pushImage(upstream.url, "library/busybox", makeBusyboxImage({ seed: "bk-run-base-v2" }), "1");
     const changedBase = await run();
