@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { isAlias, isMap, isSeq, LineCounter, parseDocument, visit, type Node } from "yaml";
 import type { z } from "zod";
@@ -123,6 +124,12 @@ export function parseConfig(text: string, path: string, options: LoadOptions = {
     if ((entry.username === undefined) !== (secrets[host] === undefined) && entry.credentialHelper === undefined) {
       throw fail(path, lineOf(doc, counter, ["registries", host]), `registries.${host}: give both username and a password (password, passwordEnv or passwordFile), or a credentialHelper`);
     }
+  }
+  // A Docker config named here that is not there would leave every registry anonymous, and the
+  // first 401 would look like bad credentials: say so now. (The default one may well be missing.)
+  if (config.dockerConfig !== undefined) {
+    const file = resolvePath(dir, config.dockerConfig);
+    if (!existsSync(file)) throw fail(path, lines(["dockerConfig"]), `dockerConfig: ${file} does not exist; fix the path, or remove dockerConfig to use $DOCKER_CONFIG or ~/.docker/config.json`);
   }
   return { config, path, dir, secrets, lineOf: lines };
 }

@@ -72,6 +72,15 @@ describe("config", () => {
     expect(loaded.secrets).toEqual({ "docker.io": "hunter2" });
   });
 
+  it("refuses a dockerConfig that is not there (a typo would pass for bad credentials), and takes one that is", () => {
+    const dir = mkdtempSync(join(tmpdir(), "basewarm-config-"));
+    const text = `${minimal}dockerConfig: docker/config.json\n`;
+    expect(() => parseConfig(text, join(dir, "basewarm.yaml"))).toThrow(new RegExp(`basewarm\\.yaml:3: dockerConfig: ${join(dir, "docker", "config.json")} does not exist; fix the path, or remove dockerConfig`));
+    mkdirSync(join(dir, "docker"));
+    writeFileSync(join(dir, "docker", "config.json"), "{}");
+    expect(parseConfig(text, join(dir, "basewarm.yaml")).config.dockerConfig).toBe("docker/config.json");
+  });
+
   it("names the missing config file and what to do", () => {
     const dir = mkdtempSync(join(tmpdir(), "basewarm-config-"));
     expect(() => loadConfig(join(dir, "nope.yaml"))).toThrow(/config file .*nope\.yaml not found; pass an existing file with --config/);
