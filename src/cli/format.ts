@@ -2,7 +2,7 @@
 import type { MirrorReport } from "../run/mirror.js";
 import type { Plan } from "../run/plan.js";
 import type { RunReport } from "../run/warm-run.js";
-import { formatBytes } from "./progress.js";
+import { count, formatBytes } from "./progress.js";
 
 export function formatMirrorReport(report: MirrorReport): string {
   const lines: string[] = [];
@@ -13,7 +13,7 @@ export function formatMirrorReport(report: MirrorReport): string {
     lines.push(`${image.status.padEnd(9)} ${image.source} → ${image.target}  ${digest}  ${formatBytes(image.bytes)}${extra}`);
   }
   const s = report.summary;
-  lines.push(`${s.images} images: ${s.copied} copied, ${s.unchanged} unchanged, ${s.failed} failed, ${s.deferred} deferred; ${formatBytes(s.bytes)} moved (${s.blobsCopied} blobs copied, ${s.blobsMounted} mounted, ${s.blobsSkipped} already there) in ${s.seconds.toFixed(1)} s`);
+  lines.push(`${count(s.images, "image")}: ${s.copied} copied, ${s.unchanged} unchanged, ${s.failed} failed, ${s.deferred} deferred; ${formatBytes(s.bytes)} moved (${count(s.blobsCopied, "blob")} copied, ${s.blobsMounted} mounted, ${s.blobsSkipped} already there) in ${s.seconds.toFixed(1)} s`);
   return lines.join("\n") + "\n";
 }
 

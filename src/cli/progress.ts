@@ -27,6 +27,9 @@ export function progressReporter(stream: NodeJS.WriteStream, total: number, enab
   };
 }
 
+/** `1 image`, `2 images`. */
+export const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`;
+
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;

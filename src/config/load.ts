@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import { isAlias, isMap, isSeq, LineCounter, parseDocument, visit, type Node } from "yaml";
 import type { z } from "zod";
 import { BasewarmError, isBasewarmError } from "../errors.js";
-import { readRegularFile, resolvePath } from "../files/index.js";
+import { emptyPath, readRegularFile, resolvePath } from "../files/index.js";
 import { configSchema, type Config } from "./schema.js";
 
 export interface LoadedConfig {
@@ -74,7 +74,9 @@ export function parseConfig(text: string, path: string, options: LoadOptions = {
   const yamlError = doc.errors[0];
   if (yamlError) {
     const line = yamlError.linePos?.[0]?.line ?? counter.linePos(yamlError.pos[0]).line;
-    throw fail(path, line, `invalid YAML: ${yamlError.message.split("\n")[0]}`);
+    // The library's own words for this one name its API, which a user cannot call.
+    const what = yamlError.code === "MULTIPLE_DOCS" ? "a second document starts here (---); a config is one document: remove the line or split the file" : yamlError.message.split("\n")[0];
+    throw fail(path, line, `invalid YAML: ${what}`);
   }
   let raw: unknown;
   try {
@@ -149,12 +151,11 @@ function issueText(issue: z.core.$ZodIssue): string {
 }
 
 export function loadConfig(path: string, options: LoadOptions = {}): LoadedConfig {
+  const read = { what: "config file", maxBytes: MAX_CONFIG_BYTES, hint: "pass an existing file with --config (see config/basewarm.example.yaml)" };
+  // resolve("") is the working directory: an empty path must not become "… is a directory".
+  if (path.trim() === "") throw emptyPath(read);
   const absolute = resolve(path);
-  const bytes = readRegularFile(absolute, {
-    what: "config file",
-    maxBytes: MAX_CONFIG_BYTES,
-    hint: "pass an existing file with --config (see config/basewarm.example.yaml)",
-  });
+  const bytes = readRegularFile(absolute, read);
   return parseConfig(bytes.toString("utf8"), absolute, options);
 }
 

@@ -1,2 +1,2 @@
-export { openProblem, readRegularFile, resolvePath, type ReadOptions } from "./read.js";
+export { emptyPath, openProblem, readRegularFile, resolvePath, type ReadOptions } from "./read.js";
 export { makeTempDir, type TempDir } from "./temp-dir.js";

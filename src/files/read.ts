@@ -26,6 +26,7 @@ export function openProblem(path: string, err: unknown, options: Pick<ReadOption
 }
 
 export function readRegularFile(path: string, options: ReadOptions): Buffer {
+  if (path.trim() === "") throw emptyPath(options);
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO for reading must not wait for a writer.
@@ -55,6 +56,11 @@ export function readRegularFile(path: string, options: ReadOptions): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/** `--config ''` (an unset variable in a script) names no file: say that, not "…/cwd is a directory". */
+export function emptyPath(options: Pick<ReadOptions, "what" | "hint">): BasewarmError {
+  return new BasewarmError("FILE_NOT_FOUND", `${options.what}: the path given is empty${options.hint ? `; ${options.hint}` : ""}`);
 }
 
 function tooLarge(path: string, options: ReadOptions): BasewarmError {

@@ -37,6 +37,9 @@ describe("basewarm CLI", () => {
     [["refs", "Dockerfile", "--build-arg", "=3.19"], /--build-arg "=3\.19": want NAME=VALUE, or NAME to take its value from the environment/],
     [["refs", "Dockerfile", "--build-arg", "BAD-NAME=1"], /--build-arg "BAD-NAME=1": want NAME=VALUE/],
     [["mirror", "--config", "/nonexistent.yaml"], /config file \/nonexistent\.yaml not found/],
+    // An empty path (an unset variable in a script) names no file, not the working directory.
+    [["mirror", "--config", ""], /^basewarm: config file: the path given is empty; pass an existing file with --config/],
+    [["refs", ""], /^basewarm: Dockerfile: the path given is empty; check the path/],
     [["mirror", "--config", "BADCONFIG"], /basewarm\.yaml:2: concurrency\.blobs: .*number/i],
     [["copy", "Alpine", "x"], /invalid reference "Alpine": repository name must be lowercase/],
     [["copy", "alpine", "y", "--platform", "linux"], /invalid platform "linux"/],
@@ -142,9 +145,11 @@ describe("basewarm CLI", () => {
       expect(report.images[1]!.error).toMatch(/lib\/missing:1: no such image at the source/);
       expect(report.summary).toMatchObject({ copied: 1, failed: 1 });
 
-      const one = await basewarm(["mirror", `${upstream().host}/lib/one:1`, "--config", join(dir, "basewarm.yaml")]);
+      // A reference given twice is mirrored once.
+      const one = await basewarm(["mirror", `${upstream().host}/lib/one:1`, `${upstream().host}/lib/one:1`, "--config", join(dir, "basewarm.yaml")]);
       expect(one.code).toBe(0);
       expect(one.stdout).toMatch(/^unchanged /);
+      expect(one.stdout).toMatch(/\n1 image: 0 copied, 1 unchanged/);
       const history = await basewarm(["history", `${upstream().host}/lib/one:1`, "--config", join(dir, "basewarm.yaml"), "--json"]);
       expect(jsonOf(history)).toEqual([expect.objectContaining({ ref: `${upstream().host}/lib/one:1`, runs: 2 })]);
       const status = await basewarm(["status", "--config", join(dir, "basewarm.yaml")]);

@@ -33,4 +33,10 @@ describe("mirror report as text", () => {
     expect(first).toMatch(/ {2}\(platforms filtered: new index digest\) {2}\(upstream changed from sha256:aaaaaaaaaaaa\)$/);
     expect(formatMirrorReport({ images: [{ ...image, platformsFiltered: false, changedUpstream: false }], summary }).split("\n")[0]).not.toMatch(/\(/);
   });
+
+  it("counts in words that agree with the number", () => {
+    const summary = { images: 1, copied: 1, unchanged: 0, failed: 0, deferred: 0, bytes: 0, blobsCopied: 1, blobsMounted: 0, blobsSkipped: 0, seconds: 0 };
+    expect(formatMirrorReport({ images: [], summary })).toMatch(/^1 image: 1 copied, .* \(1 blob copied, 0 mounted/);
+    expect(formatMirrorReport({ images: [], summary: { ...summary, images: 2, blobsCopied: 0 } })).toMatch(/^2 images: .* \(0 blobs copied, /);
+  });
 });

@@ -81,6 +81,13 @@ describe("config", () => {
     expect(parseConfig(text, join(dir, "basewarm.yaml")).config.dockerConfig).toBe("docker/config.json");
   });
 
+  it("says in its own words that a file holds two YAML documents, and that an empty --config names no file", () => {
+    expect(errorOf(`${minimal}---\nimages: []\n`)).toMatch(/basewarm\.yaml:3: invalid YAML: a second document starts here \(---\); a config is one document/);
+    expect(errorOf(`${minimal}---\n`)).not.toMatch(/parseAllDocuments/);
+    expect(() => loadConfig("")).toThrow(/^config file: the path given is empty; pass an existing file with --config/);
+    expect(() => loadConfig(" ")).toThrow(/the path given is empty/);
+  });
+
   it("names the missing config file and what to do", () => {
     const dir = mkdtempSync(join(tmpdir(), "basewarm-config-"));
     expect(() => loadConfig(join(dir, "nope.yaml"))).toThrow(/config file .*nope\.yaml not found; pass an existing file with --config/);

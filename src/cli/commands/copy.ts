@@ -22,7 +22,7 @@ export function registerCopy(program: Command, ctx: CliContext): void {
       "  basewarm copy oci:./alpine:3.20 mirror.internal:5000/library/alpine:3.20",
     ].join("\n"))
     .action(async (src: string, dst: string, opts: { platform?: string[]; force?: boolean; referrers?: boolean; insecure?: string[]; config?: string; json?: boolean }) => {
-      const [{ openCopyEnds, copyOne }, { parsePlatform }, { loadConfig, defaultSettings }, { parseReference }, { clientFor }, { formatBytes, progressReporter }, { onStopSignals }] = await Promise.all([
+      const [{ openCopyEnds, copyOne }, { parsePlatform }, { loadConfig, defaultSettings }, { parseReference }, { clientFor }, { count, formatBytes, progressReporter }, { onStopSignals }] = await Promise.all([
         import("../../run/copy.js"), import("../../oci/index.js"), import("../../config/index.js"), import("../../reference/index.js"), import("../runtime.js"), import("../progress.js"),
         import("../signals.js"),
       ]);
@@ -55,7 +55,7 @@ export function registerCopy(program: Command, ctx: CliContext): void {
           const shown = ends.target && parseReference(result.target, { defaultTag: false });
           const where = !shown ? `${result.target} (${result.digest})`
             : result.digest === null || shown.digest !== undefined ? shown.toString() : shown.withDigest(result.digest).toString();
-          ctx.io.stdout(`${result.status} ${where}${note}: ${formatBytes(result.bytes)} moved, ${result.blobs.copied} blobs copied, ${result.blobs.mounted} mounted, ${result.blobs.skipped} already there\n`);
+          ctx.io.stdout(`${result.status} ${where}${note}: ${formatBytes(result.bytes)} moved, ${count(result.blobs.copied, "blob")} copied, ${result.blobs.mounted} mounted, ${result.blobs.skipped} already there\n`);
         }
         ctx.setExit(result.status === "failed" ? 1 : 0);
       } finally {

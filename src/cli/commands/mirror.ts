@@ -21,7 +21,9 @@ export function registerMirror(program: Command, ctx: CliContext): void {
       // its builds pull for), so a one-off mirror makes exactly the copy a run would.
       const items = refs.length === 0
         ? [...catalog.images.values()].map((need) => ({ reference: need.reference, platforms: need.platforms }))
-        : refs.map((ref) => parseReference(ref)).map((reference) => ({ reference, platforms: catalog.images.get(reference.toString())?.platforms ?? platformsToMirror(reference, config.mirror.platforms) }));
+        // Once each, however it was spelled (`alpine` and `docker.io/library/alpine:latest` are one image).
+        : [...new Map(refs.map((ref) => parseReference(ref)).map((r) => [r.toString(), r] as const)).values()]
+          .map((reference) => ({ reference, platforms: catalog.images.get(reference.toString())?.platforms ?? platformsToMirror(reference, config.mirror.platforms) }));
       const problems = refs.length === 0 ? catalog.problems : [];
       const logger = await ctx.logger(config.log.level, { human: !opts.json });
       const state = await runtime.openState(loaded, ctx.env);
