@@ -76,7 +76,7 @@ export function openRecordedState(loaded: LoadedConfig, env: Env): Promise<State
   if (file !== undefined && !existsSync(file)) {
     throw new BasewarmError("FILE_NOT_FOUND", `state file ${file} does not exist: no run or mirror has recorded anything there yet; check state: in ${loaded.path}`);
   }
-  return openStateStore(loaded.config.state, { baseDir: loaded.dir, env, mustExist: true }).catch((err: unknown) => {
+  return openStateStore(loaded.config.state, { baseDir: loaded.dir, env, mustExist: true, readOnly: true }).catch((err: unknown) => {
     // The database's own message plus where the setting is, as for a missing file.
     if (isBasewarmError(err, "FILE_NOT_FOUND")) throw new BasewarmError("FILE_NOT_FOUND", `${err.message}; check state: in ${loaded.path}`);
     throw err;

@@ -131,23 +131,34 @@ function userVersion(db: Database.Database): number {
  * Bring the schema to `migrations.length`, all steps in one transaction: a crash or a failing step
  * leaves the file at its old version. Refuses a file written by a newer basewarm.
  */
+function refuseNewer(path: string, current: number, target: number): void {
+  if (current > target) {
+    throw new BasewarmError(
+      "STATE_ERROR",
+      `state file ${path} has schema version ${current}, newer than this basewarm understands (${target}); upgrade basewarm or point state: at another file`,
+    );
+  }
+}
+
+/** For a file opened read-only: its schema must be this basewarm's, as nothing can be migrated. */
+export function checkSchemaVersion(db: Database.Database, path: string, migrations: readonly string[] = MIGRATIONS): void {
+  const target = migrations.length;
+  const seen = userVersion(db);
+  refuseNewer(path, seen, target);
+  if (seen < target) {
+    throw new BasewarmError("STATE_ERROR", `state file ${path} has schema version ${seen}, older than this basewarm's (${target}), and this user may not write it to upgrade it; let a run or mirror with write access open it once`);
+  }
+}
+
 export function applyMigrations(db: Database.Database, path: string, migrations: readonly string[] = MIGRATIONS): void {
   const target = migrations.length;
-  const refuseNewer = (current: number): void => {
-    if (current > target) {
-      throw new BasewarmError(
-        "STATE_ERROR",
-        `state file ${path} has schema version ${current}, newer than this basewarm understands (${target}); upgrade basewarm or point state: at another file`,
-      );
-    }
-  };
   const seen = userVersion(db);
-  refuseNewer(seen);
+  refuseNewer(path, seen, target);
   if (seen === target) return;
   db.transaction(() => {
     // Read again under the write lock: another process may have migrated since.
     const current = userVersion(db);
-    refuseNewer(current);
+    refuseNewer(path, current, target);
     for (let version = current; version < target; version++) {
       db.exec(migrations[version]!);
       db.pragma(`user_version = ${version + 1}`);

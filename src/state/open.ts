@@ -14,6 +14,8 @@ export interface OpenStateOptions {
   now?: () => Date;
   /** For readers (status, history): refuse a state nothing has written yet instead of creating it. */
   mustExist?: boolean;
+  /** For readers: a SQLite file this user may not write is read without writing (see StateOptions). */
+  readOnly?: boolean;
 }
 
 /** The password for a PostgreSQL state, from PGPASSWORD or the file PGPASSWORD_FILE names; undefined when neither is set. */
@@ -39,7 +41,7 @@ async function postgresPassword(location: PostgresLocation, env: Readonly<Record
 
 export async function openStateStore(setting: string, options: OpenStateOptions): Promise<StateStore> {
   const location = parseStateSetting(setting, options.baseDir);
-  if (location.kind === "sqlite") return SqliteStateStore.open({ path: location.path, ...(options.now ? { now: options.now } : {}) });
+  if (location.kind === "sqlite") return SqliteStateStore.open({ path: location.path, ...(options.now ? { now: options.now } : {}), ...(options.readOnly ? { readOnly: true } : {}) });
   const password = await postgresPassword(location, options.env ?? {});
   // Loaded only here: pg (and, through it, Node's own undici) would cost a SQLite run ~20 ms of start-up.
   const { PostgresStateStore } = await import("./postgres.js");

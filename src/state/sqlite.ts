@@ -8,13 +8,14 @@
  * The work is synchronous (better-sqlite3); the methods are async only to share the contract.
  */
 import { randomUUID } from "node:crypto";
-import { statSync } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { BasewarmError } from "../errors.js";
+import { readRegularFile } from "../files/index.js";
 import { checkBlobLocations, checkBuild, checkFinish, checkImage, checkLockOptions, checkTrigger, clockNow, count, LOG_TAIL_MAX, text, validDate } from "./checks.js";
 import { deadRunIds, lockDecision, shardFromColumns, type LockRow, type RunningRun } from "./locks.js";
-import { applyMigrations } from "./migrations.js";
+import { applyMigrations, checkSchemaVersion } from "./migrations.js";
 import { currentProcess, type ProcessIdentity } from "../process/index.js";
 import { buildFromRow, imageFromRow, runFromRow, type Row } from "./rows.js";
 import { invalid, stateError } from "./state-error.js";
@@ -59,6 +60,20 @@ function directoryProblem(dir: string): BasewarmError | undefined {
   }
 }
 
+/** Whether this user may write the file and create its -wal and -shm beside it. */
+function mayWrite(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    accessSync(dirname(path), constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A state read into memory (read-only, no writer): years of history are a few MB; past this, it is not ours. */
+const MAX_READ_ONLY_STATE_BYTES = 1024 * 1024 * 1024;
+
 function isDirectory(path: string): boolean {
   return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
 }
@@ -87,6 +102,7 @@ export class SqliteStateStore implements StateStore {
     const problem = directoryProblem(dirname(path));
     if (problem !== undefined) throw problem;
     if (isDirectory(path)) throw new BasewarmError("CONFIG_INVALID", `state file ${path} is a directory; point state: at a file, e.g. ${join(path, "basewarm.db")}`);
+    if (options.readOnly && !mayWrite(path)) return SqliteStateStore.openReadOnly(path, options);
     const label = `state file ${path}`;
     let db: Database.Database;
     try {
@@ -118,6 +134,38 @@ export class SqliteStateStore implements StateStore {
       throw err;
     }
     return store;
+  }
+
+  /**
+   * A reader's view of a file this user may not write. WAL needs its -shm file: while a writer has
+   * the file open it is there and SQLite reads through it; otherwise nobody may create it here, so
+   * the file is read into memory (no writer means every commit is in the main file), marked as a
+   * rollback-journal database in the copy's header (bytes 18–19) so SQLite opens it without one.
+   */
+  private static openReadOnly(path: string, options: StateOptions): SqliteStateStore {
+    const label = `state file ${path}`;
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true });
+      checkSchemaVersion(db, path);
+    } catch (err) {
+      db?.close();
+      db = undefined;
+      const code = (err as { code?: unknown }).code;
+      if (code !== "SQLITE_CANTOPEN" && code !== "SQLITE_READONLY_DIRECTORY") throw err instanceof BasewarmError ? err : stateError(label, "read it", err);
+    }
+    if (db === undefined) {
+      try {
+        const bytes = readRegularFile(path, { what: "state file", maxBytes: MAX_READ_ONLY_STATE_BYTES });
+        if (bytes.length >= 20) bytes[18] = bytes[19] = 1;
+        db = new Database(bytes, { readonly: true });
+        checkSchemaVersion(db, path);
+      } catch (err) {
+        db?.close();
+        throw err instanceof BasewarmError ? err : stateError(label, "read it", err);
+      }
+    }
+    return new SqliteStateStore(db, path, options.now ?? (() => new Date()));
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,11 @@ export interface StateOptions {
   path: string;
   /** Clock for every timestamp the store writes (tests pin it). */
   now?: () => Date;
+  /**
+   * The caller only reads (status, history, rewrite): a file this user may not write (a read-only
+   * mount, another owner) is opened read-only instead of failing. Nothing is migrated or marked.
+   */
+  readOnly?: boolean;
 }
 
 export interface RunRow {

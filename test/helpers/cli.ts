@@ -19,9 +19,11 @@ export interface CliRun {
 }
 
 /** Run the compiled basewarm CLI as a user would (a separate process). */
-export function basewarm(args: string[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<CliRun> {
+export function basewarm(args: string[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; wrapper?: string[] } = {}): Promise<CliRun> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    // A wrapper (e.g. setpriv) runs Node as its last arguments.
+    const [program, ...wrapped] = [...(options.wrapper ?? []), process.execPath, CLI, ...args] as [string, ...string[]];
+    const child = spawn(program, wrapped, {
       cwd: options.cwd,
       env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: options.env?.["HOME"] ?? tmpdir(), ...options.env },
       stdio: ["ignore", "pipe", "pipe"],

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { collect, parseBuildArgs } from "../args.js";
 import type { CliContext } from "../context.js";
+import { isBasewarmError } from "../../errors.js";
 
 export function registerRewrite(program: Command, ctx: CliContext): void {
   program
@@ -25,9 +26,13 @@ export function registerRewrite(program: Command, ctx: CliContext): void {
         ...(opts.target === undefined ? {} : { target: opts.target }),
         ...(opts.platform === undefined ? {} : { platform: opts.platform }),
       });
-      // Read what the state recorded, if there is a state yet: previewing must not create a file.
+      // Read what the state recorded, if there is a state yet: previewing must not create one, nor
+      // need to write it (a read-only mount is opened read-only).
       const file = runtime.stateFile(loaded);
-      const state = file === undefined || existsSync(file) ? await runtime.openState(loaded, ctx.env) : undefined;
+      const state = file !== undefined && !existsSync(file) ? undefined : await runtime.openRecordedState(loaded, ctx.env).catch((err: unknown) => {
+        if (isBasewarmError(err, "FILE_NOT_FOUND")) return undefined; // a database nothing has recorded in yet
+        throw err;
+      });
       const client = opts.resolve ? runtime.clientFor(loaded, ctx.env, await ctx.logger(loaded.config.log.level, { human: true })) : undefined;
       try {
         const result = await rewriteForMirror({
