@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { constants, readdirSync, statSync } from "node:fs";
-import { link, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { link, open, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Duplex, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -17,6 +17,7 @@ import { BasewarmError, isBasewarmError } from "../errors.js";
 import { openProblem, readRegularFile } from "../files/index.js";
 import { MANIFEST_SIZE_LIMIT, MEDIA_TYPES, type Descriptor } from "../oci/index.js";
 import { digestAlgorithm, digestOf, isDigest } from "../reference/index.js";
+import { makeDirs } from "./directories.js";
 import { INDEX_LOCK_WAIT_MS, withIndexLock } from "./index-lock.js";
 import { isTempName, sweepDeadTemps, tempPath } from "./leftovers.js";
 import { formatLayoutName } from "./name.js";
@@ -258,7 +259,7 @@ export class OciLayout {
     // The write loop below reports the stream's failure; one before it starts reading must not go unhandled.
     if (!Buffer.isBuffer(content)) content.on("error", () => undefined);
     await this.create();
-    await mkdir(dirname(path), { recursive: true });
+    await makeDirs(dirname(path));
     await this.land(path, Buffer.isBuffer(content) ? [content] : content, {
       onChunk: (chunk) => {
         size += chunk.length;
@@ -309,7 +310,7 @@ export class OciLayout {
    */
   private create(): Promise<void> {
     this.created ??= (async () => {
-      await mkdir(this.dir, { recursive: true });
+      await makeDirs(this.dir);
       await sweepDeadTemps(this.dir);
       const missing = async (name: string) => !(await stat(join(this.dir, name)).then(() => true, () => false));
       const initial = async (name: string, content: unknown) => {
@@ -318,7 +319,7 @@ export class OciLayout {
       // The marker first: another copy opening the directory meanwhile finds a layout, or nothing
       // but temp files, never a directory it must refuse.
       await initial(LAYOUT_FILE, { imageLayoutVersion: LAYOUT_VERSION });
-      await mkdir(join(this.dir, "blobs"), { recursive: true });
+      await makeDirs(join(this.dir, "blobs"));
       await initial(INDEX_FILE, { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [] });
     })();
     return this.created;
