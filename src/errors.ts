@@ -8,6 +8,7 @@ export type ErrorCode =
   | "DOCKERFILE_INVALID"
   | "FILE_NOT_FOUND"
   | "FILE_UNREADABLE"
+  | "FILE_UNWRITABLE"
   | "LAYOUT_INVALID"
   | "AUTH_DENIED"
   | "AUTH_FAILED"
@@ -54,11 +55,15 @@ export function errorMessage(err: unknown): string {
 export const EXIT = { ok: 0, failed: 1, usage: 2, locked: 3 } as const;
 
 /** Codes a user causes with their input (config, arguments, files): exit 2, nothing was attempted. */
-const USER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set(["CONFIG_INVALID", "USAGE", "REF_INVALID", "DOCKERFILE_INVALID", "FILE_NOT_FOUND", "FILE_UNREADABLE", "LAYOUT_INVALID"]);
+const USER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set(["CONFIG_INVALID", "USAGE", "REF_INVALID", "DOCKERFILE_INVALID", "FILE_NOT_FOUND", "FILE_UNREADABLE", "FILE_UNWRITABLE", "LAYOUT_INVALID"]);
 
 /** The process exit status for an error that ended a command. */
 export function exitCodeFor(err: unknown): number {
-  if (!(err instanceof BasewarmError)) return EXIT.failed;
-  if (err.code === "LOCKED") return EXIT.locked;
-  return USER_ERROR_CODES.has(err.code) ? EXIT.usage : EXIT.failed;
+  return err instanceof BasewarmError ? exitCodeForCode(err.code) : EXIT.failed;
+}
+
+/** The exit status for an error code a result carries (a copy reports its failure, not throws it). */
+export function exitCodeForCode(code: string | undefined): number {
+  if (code === "LOCKED") return EXIT.locked;
+  return USER_ERROR_CODES.has(code as ErrorCode) ? EXIT.usage : EXIT.failed;
 }

@@ -6,6 +6,7 @@
  */
 import { mkdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
+import { BasewarmError } from "../errors.js";
 
 /** Make `dir` and its missing parents; a level another writer makes meanwhile is fine. */
 export async function makeDirs(dir: string): Promise<void> {
@@ -22,4 +23,24 @@ export async function makeDirs(dir: string): Promise<void> {
 /** Whether something is at `path`; a level that cannot be looked at counts as missing, and its mkdir says why. */
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
+}
+
+/** Why the file system refused a write, per errno; the others (ENOSPC, EIO…) stay as Node says them. */
+const REFUSALS: Record<string, (where: string) => string> = {
+  ENOENT: (where) => `${where} refuses new entries (ENOENT)`,
+  ENOTDIR: (where) => `${where} is not a directory`,
+  EACCES: (where) => `${where}: permission denied`,
+  EPERM: (where) => `${where}: permission denied`,
+  EROFS: (where) => `${where} is on a read-only file system`,
+};
+
+/**
+ * A refused write in a layout as the user's problem, in one line: which layout, which directory
+ * refused (the parent of what was being made), what to do. Anything else is returned as it was.
+ */
+export function writeProblem(layoutDir: string, err: unknown): unknown {
+  const { code, path } = err as NodeJS.ErrnoException;
+  const refusal = code === undefined ? undefined : REFUSALS[code];
+  if (refusal === undefined || path === undefined) return err;
+  return new BasewarmError("FILE_UNWRITABLE", `OCI layout ${layoutDir} cannot be written: ${refusal(dirname(path))}; name a directory you can write to`, { cause: err });
 }

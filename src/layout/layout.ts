@@ -17,7 +17,7 @@ import { BasewarmError, isBasewarmError } from "../errors.js";
 import { openProblem, readRegularFile } from "../files/index.js";
 import { MANIFEST_SIZE_LIMIT, MEDIA_TYPES, type Descriptor } from "../oci/index.js";
 import { digestAlgorithm, digestOf, isDigest } from "../reference/index.js";
-import { makeDirs } from "./directories.js";
+import { makeDirs, writeProblem } from "./directories.js";
 import { INDEX_LOCK_WAIT_MS, withIndexLock } from "./index-lock.js";
 import { isTempName, sweepDeadTemps, tempPath } from "./leftovers.js";
 import { formatLayoutName } from "./name.js";
@@ -176,12 +176,12 @@ export class OciLayout {
     if (refName === undefined) {
       const [only, ...others] = entries;
       if (only && others.length === 0) return only;
-      if (!only) throw new BasewarmError("NOT_FOUND", `${this.label} holds no image (its index.json lists none)`);
+      if (!only) throw new BasewarmError("LAYOUT_INVALID", `${this.label} holds no image (its index.json lists none)`);
       throw new BasewarmError("USAGE", `${this.label} holds ${entries.length} images (names: ${describeNames(entries)}); name one: ${formatLayoutName({ dir: this.dir, refName: "TAG" })}`);
     }
     const matches = entries.filter((e) => e.refName === refName);
     const [match, ...more] = matches;
-    if (!match) throw new BasewarmError("NOT_FOUND", `${this.label} has no image named ${JSON.stringify(refName)} (names there: ${describeNames(entries)}); name one of those`);
+    if (!match) throw new BasewarmError("USAGE", `${this.label} has no image named ${JSON.stringify(refName)} (names there: ${describeNames(entries)}); name one of those`);
     if (more.length > 0) throw new BasewarmError("LAYOUT_INVALID", `${this.label}: index.json names ${matches.length} images ${JSON.stringify(refName)}, so which one is meant is unclear; fix the layout's index.json`);
     return match;
   }
@@ -259,8 +259,8 @@ export class OciLayout {
     // The write loop below reports the stream's failure; one before it starts reading must not go unhandled.
     if (!Buffer.isBuffer(content)) content.on("error", () => undefined);
     await this.create();
-    await makeDirs(dirname(path));
-    await this.land(path, Buffer.isBuffer(content) ? [content] : content, {
+    await this.writing(() => makeDirs(dirname(path)));
+    await this.writing(() => this.land(path, Buffer.isBuffer(content) ? [content] : content, {
       onChunk: (chunk) => {
         size += chunk.length;
         if (size > blob.size) throw refuse(`more than the ${blob.size} bytes its descriptor declares`);
@@ -272,7 +272,7 @@ export class OciLayout {
         const actual = `${algorithm}:${hash.digest("hex")}`;
         if (actual !== blob.digest) throw refuse(`the content hashes to ${actual}`);
       },
-    });
+    }));
   }
 
   /**
@@ -282,7 +282,7 @@ export class OciLayout {
    */
   async indexPut(manifest: Descriptor, refName: string | undefined): Promise<void> {
     await this.create();
-    await withIndexLock(this.dir, () => this.indexRewrite(manifest, refName), { waitMs: this.lockWaitMs });
+    await this.writing(() => withIndexLock(this.dir, () => this.indexRewrite(manifest, refName), { waitMs: this.lockWaitMs }));
   }
 
   /** indexPut's read-modify-write, under the index lock: the index is read afresh inside it. */
@@ -309,7 +309,7 @@ export class OciLayout {
    * died are removed here.
    */
   private create(): Promise<void> {
-    this.created ??= (async () => {
+    this.created ??= this.writing(async () => {
       await makeDirs(this.dir);
       await sweepDeadTemps(this.dir);
       const missing = async (name: string) => !(await stat(join(this.dir, name)).then(() => true, () => false));
@@ -321,8 +321,17 @@ export class OciLayout {
       await initial(LAYOUT_FILE, { imageLayoutVersion: LAYOUT_VERSION });
       await makeDirs(join(this.dir, "blobs"));
       await initial(INDEX_FILE, { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [] });
-    })();
+    });
     return this.created;
+  }
+
+  /** Run a write, a refusal by the file system turned into one line naming this layout. */
+  private async writing<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      throw writeProblem(this.dir, err);
+    }
   }
 
   /**

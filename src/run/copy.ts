@@ -27,6 +27,7 @@ export interface CopyEnds {
  * --referrers with a layout) is reported before the first request.
  */
 export function openCopyEnds(src: string, dst: string, options: { referrers?: boolean } = {}): CopyEnds {
+  for (const end of [src, dst]) refuseOtherTransport(end);
   const registryRef = (ref: string) => parseReference(ref.replace(/^docker:\/\//, ""));
   const srcLayout = isLayoutName(src) ? parseLayoutName(src) : undefined;
   const dstLayout = isLayoutName(dst) ? parseLayoutName(dst) : undefined;
@@ -44,6 +45,19 @@ export function openCopyEnds(src: string, dst: string, options: { referrers?: bo
     ...(srcLayout ? { layoutFrom: layoutSource(OciLayout.open(resolve(srcLayout.dir)), srcLayout.refName) } : {}),
     ...(dstLayout ? { layoutTo: layoutTarget(OciLayout.forWriting(resolve(dstLayout.dir)), dstLayout.refName) } : {}),
   };
+}
+
+/**
+ * skopeo's transports other than docker:// and oci:, as skopeo users write them. Bare, each would
+ * parse as a Docker Hub image (containers-storage:alpine is library/containers-storage, tag alpine)
+ * or as an invalid one; said by name instead. docker://dir:x still names that image.
+ */
+const OTHER_TRANSPORTS = ["dir", "docker-archive", "docker-daemon", "containers-storage", "oci-archive", "sif", "tarball"];
+
+function refuseOtherTransport(end: string): void {
+  const transport = OTHER_TRANSPORTS.find((name) => end.startsWith(`${name}:`));
+  if (transport === undefined) return;
+  throw new BasewarmError("USAGE", `${JSON.stringify(end)}: skopeo's ${transport}: transport is not supported; copy takes a registry image (docker:// optional) or an OCI layout, oci:DIR[:TAG]`);
 }
 
 export interface CopyOneOptions {

@@ -59,6 +59,14 @@ describe("basewarm CLI", () => {
     [["status", "--config", "NOSTATE", "--check"], /state file .*never\.db does not exist: no run or mirror has recorded anything there yet/, 1],
     [["mirror", "--config", "DIRSTATE"], /state file .*\/sub is a directory; point state: at a file, e\.g\. .*\/sub\/basewarm\.db/],
     [["mirror", "--config", "NODIRSTATE"], /state directory .*\/absent does not exist; create it or point state: at a file in an existing directory/],
+    // skopeo's other transports, as skopeo users write them: named as such, not taken for a registry host or an image.
+    [["copy", "alpine:3.20", "dir:/tmp/x"], /"dir:\/tmp\/x": skopeo's dir: transport is not supported; copy takes a registry image \(docker:\/\/ optional\) or an OCI layout, oci:DIR\[:TAG\]/],
+    [["copy", "docker-archive:/tmp/a.tar", "oci:/tmp/x"], /"docker-archive:\/tmp\/a\.tar": skopeo's docker-archive: transport is not supported/],
+    [["copy", "docker-daemon:alpine:3.20", "alpine:3.20"], /skopeo's docker-daemon: transport is not supported/],
+    [["copy", "alpine:3.20", "containers-storage:alpine"], /skopeo's containers-storage: transport is not supported/],
+    [["copy", "oci-archive:a.tar:v1", "alpine:3.20"], /skopeo's oci-archive: transport is not supported/],
+    // Still registry images: after docker://, and a host with a port. Both parse, so the copy gets as far as comparing their digests.
+    [["copy", `docker://dir:x@sha256:${"1".repeat(64)}`, `localhost:5000/lib/x@sha256:${"2".repeat(64)}`], /destination localhost:5000\/lib\/x@sha256:2{64} names digest sha256:2{64}, but the source is sha256:1{64}/],
   ] as [string[], RegExp, number?][])("rejects bad input with one clear line: %j", async (args, pattern, code) => {
     const dir = workspace({ BADFILE: "FROM alpine\nFROM Ubuntu:22.04\n", "basewarm.yaml": "target: { registry: 127.0.0.1:5000 }\nconcurrency: { blobs: lots }\n", Dockerfile: "FROM alpine\n", "nostate.yaml": "target: { registry: 127.0.0.1:5000 }\nstate: never.db\n", "dirstate.yaml": "target: { registry: 127.0.0.1:5000 }\nstate: sub\n", "sub/.keep": "", "nodirstate.yaml": "target: { registry: 127.0.0.1:5000 }\nstate: absent/x.db\n" });
     const files: Record<string, string> = { BADFILE: "BADFILE", BADCONFIG: "basewarm.yaml", Dockerfile: "Dockerfile", NOSTATE: "nostate.yaml", DIRSTATE: "dirstate.yaml", NODIRSTATE: "nodirstate.yaml" };

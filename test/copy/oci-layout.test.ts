@@ -257,10 +257,10 @@ describe("copy between registries and OCI layouts (oci:DIR[:TAG]), read back by 
       expect(readdirSync(dir, { recursive: true }).sort()).toEqual(before);
     });
 
-    it("an unknown tag (exit 1) or no tag in a layout of several images (exit 2) lists the names there", async () => {
+    it("an unknown tag or no tag in a layout of several images (both exit 2: a local name, checked before any request) lists the names there", async () => {
       const dir = tempDir();
       await writeOciLayout(dir, [{ image: multi, tag: "v1" }, { image: docker, tag: "v2" }]);
-      expectOneLineError(await basewarm(["copy", `oci:${dir}:v3`, `${registry().host}/x/y:1`]), new RegExp(`OCI layout ${dir} has no image named "v3" \\(names there: "v1", "v2"\\); name one of those`), 1);
+      expectOneLineError(await basewarm(["copy", `oci:${dir}:v3`, `${registry().host}/x/y:1`]), new RegExp(`OCI layout ${dir} has no image named "v3" \\(names there: "v1", "v2"\\); name one of those`), 2);
       expectOneLineError(await basewarm(["copy", `oci:${dir}`, `${registry().host}/x/y:1`]), /holds 2 images \(names: "v1", "v2"\); name one: oci:.*:TAG/, 2);
       expect(await manifestStatus(registry().url, "x/y", "1")).toBe(404);
     });

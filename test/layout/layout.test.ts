@@ -216,7 +216,7 @@ describe("OCI layout on disk", () => {
     const two = OciLayout.open(dir);
     expect(two.find("v2").digest).toBe(other.digest);
     expect(() => two.find("v3")).toThrow(/has no image named "v3" \(names there: "v1", "v2"\)/);
-    expect(codeOf(() => two.find("v3"))).toBe("NOT_FOUND");
+    expect(codeOf(() => two.find("v3"))).toBe("USAGE");
     expect(() => two.find(undefined)).toThrow(/holds 2 images \(names: "v1", "v2"\); name one: oci:.*:TAG/);
     expect(codeOf(() => two.find(undefined))).toBe("USAGE");
     await writeOciLayout(dir, [{ image, tag: "v1" }, { image: other, tag: "v1" }]);

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { collect } from "../args.js";
+import { exitCodeForCode } from "../../errors.js";
 import type { CliContext } from "../context.js";
 
 export function registerCopy(program: Command, ctx: CliContext): void {
@@ -57,7 +58,8 @@ export function registerCopy(program: Command, ctx: CliContext): void {
             : result.digest === null || shown.digest !== undefined ? shown.toString() : shown.withDigest(result.digest).toString();
           ctx.io.stdout(`${result.status} ${where}${note}: ${formatBytes(result.bytes)} moved, ${count(result.blobs.copied, "blob")} copied, ${result.blobs.mounted} mounted, ${result.blobs.skipped} already there\n`);
         }
-        ctx.setExit(result.status === "failed" ? 1 : 0);
+        // A failure the user caused (a layout they may not write, a name it lacks) exits 2, as before the copy.
+        ctx.setExit(result.status === "failed" ? exitCodeForCode(result.errorCode) : 0);
       } finally {
         unsubscribe();
         await client.close();
