@@ -15,6 +15,8 @@ export interface StateStatus {
   runs: RunRow[];
   /** The last run of each watched shard (mirror-only runs stand with `all`; see watchedRuns). */
   shards: ShardStatus[];
+  /** Shards of the watched count with no recent run: an Indexed Job's index that never started. */
+  neverRan: string[];
   stale: { ref: string; lastResolved: string }[];
 }
 
@@ -45,6 +47,15 @@ export function watchedRuns(recent: readonly RunRow[]): Map<string, RunRow> {
   return watched;
 }
 
+/**
+ * The shards of the watched count (the newest sharded run's, see watchedRuns) that no recent run
+ * is of. Only that count's: shards of a count given up are not demanded forever.
+ */
+export function shardsNeverRun(watched: ReadonlyMap<string, RunRow>): string[] {
+  const count = [...watched.values()].find((run) => run.shard !== null)?.shard?.count ?? 0;
+  return Array.from({ length: count }, (_, index) => shardName({ index, count })).filter((name) => !watched.has(name));
+}
+
 export async function stateStatus(state: StateStore, options: { staleBefore: Date; runs?: number }): Promise<StateStatus> {
   const recent = await state.recentRuns(RUNS_SCANNED);
   const lastByShard = watchedRuns(recent);
@@ -52,12 +63,12 @@ export async function stateStatus(state: StateStore, options: { staleBefore: Dat
   for (const [shard, last] of [...lastByShard].sort(([a], [b]) => a.localeCompare(b))) {
     shards.push({ shard, last, failures: await state.failuresOfRun(last.id) });
   }
-  return { runs: recent.slice(0, options.runs ?? 10), shards, stale: await state.staleRefs(options.staleBefore) };
+  return { runs: recent.slice(0, options.runs ?? 10), shards, neverRan: shardsNeverRun(lastByShard), stale: await state.staleRefs(options.staleBefore) };
 }
 
 /**
  * Problems a monitor must see, one line each: a shard whose last run failed, was partial or was
- * abandoned, or is older than `maxAgeMs`; no runs at all.
+ * abandoned, or is older than `maxAgeMs`; a shard that never ran; no runs at all.
  */
 export function healthProblems(status: StateStatus, now: Date, maxAgeMs?: number): string[] {
   if (status.shards.length === 0) return ["no runs recorded yet"];
@@ -71,7 +82,12 @@ export function healthProblems(status: StateStatus, now: Date, maxAgeMs?: number
       problems.push(`shard ${shard}: last run ${last.id} started ${last.startedAt}, more than ${durationText(maxAgeMs)} ago`);
     }
   }
+  for (const shard of status.neverRan) problems.push(neverRanText(shard));
   return problems;
+}
+
+export function neverRanText(shard: string): string {
+  return `shard ${shard}: never ran (not among the last ${RUNS_SCANNED} runs)`;
 }
 
 /**

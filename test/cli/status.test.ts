@@ -42,16 +42,19 @@ describe("status", () => {
     const sharded = await status("--check", "--json");
     expect([sharded.code, jsonOf<StatusJson>(sharded).shards.map((s) => `${s.shard} ${s.last.outcome}`)]).toEqual([0, ["0/2 ok", "1/2 ok"]]);
 
-    // A shard count changed (2 → 3): the old count's shards are gone, not stale forever.
+    // A shard count changed (2 → 3): the old count's shards are gone, not stale forever; the new
+    // count's shards that have not run yet are missing.
     expect((await basewarm(["serve", "--once", "--config", fleet, "--shard", "2/3"])).code).toBe(0);
     const resharded = jsonOf<StatusJson>(await status("--check", "--json", "--max-age", "1h"));
     expect(resharded.shards.map((s) => s.shard)).toEqual(["2/3"]);
-    expect(resharded.problems).toEqual([]);
+    expect(resharded.problems).toEqual(["shard 0/3: never ran (not among the last 200 runs)", "shard 1/3: never ran (not among the last 200 runs)"]);
+    for (const shard of ["0/3", "1/3"]) expect((await basewarm(["serve", "--once", "--config", fleet, "--shard", shard])).code).toBe(0);
+    expect(jsonOf<StatusJson>(await status("--check", "--json", "--max-age", "1h")).problems).toEqual([]);
 
     // A one-off mirror newer than every shard run is watched until the shards run again.
     expect((await basewarm(["mirror", "--config", broken])).code).toBe(1);
     const oneOff = await status("--check", "--json");
-    expect([oneOff.code, jsonOf<StatusJson>(oneOff).shards.map((s) => `${s.shard} ${s.last.outcome}`)]).toEqual([1, ["2/3 ok", "all failed"]]);
+    expect([oneOff.code, jsonOf<StatusJson>(oneOff).shards.map((s) => `${s.shard} ${s.last.outcome}`)]).toEqual([1, ["0/3 ok", "1/3 ok", "2/3 ok", "all failed"]]);
     expect((await basewarm(["serve", "--once", "--config", fleet, "--shard", "2/3"])).code).toBe(0);
     expect((await status("--check")).code).toBe(0);
 
@@ -66,5 +69,34 @@ describe("status", () => {
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     const old = await status("--check", "--max-age", "1s");
     expect(old.stderr).toMatch(/^basewarm: shard all: last run \d+ started \S+, more than 1 s ago$/m);
+  });
+
+  it("counts a shard of the watched count that never ran, in every output, and forgets the shards of a count given up", async () => {
+    const dir = workspace({ "fleet.yaml": "target: { registry: 127.0.0.1:9 }\nstate: s.db\n" });
+    const fleet = join(dir, "fleet.yaml");
+    const status = async (...extra: string[]) => basewarm(["status", "--config", fleet, ...extra]);
+    const never = (shard: string) => `shard ${shard}: never ran (not among the last 200 runs)`;
+
+    // One index of an Indexed Job of four ran; the three others never started.
+    expect((await basewarm(["run", "--config", fleet, "--shard", "0/4"])).code).toBe(0);
+    const check = await status("--check", "--max-age", "1h");
+    expect(check.code).toBe(1);
+    expect(check.stderr).toBe(["1/4", "2/4", "3/4"].map((s) => `basewarm: ${never(s)}\n`).join(""));
+    const json = jsonOf<StatusJson & { neverRan: string[] }>(await status("--check", "--json"));
+    expect([json.shards.map((s) => s.shard), json.neverRan, json.problems]).toEqual([["0/4"], ["1/4", "2/4", "3/4"], ["1/4", "2/4", "3/4"].map(never)]);
+    // Plain status shows them, and exits 1 only for failed work.
+    const plain = await status();
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toContain(["1/4", "2/4", "3/4"].map((s) => `${never(s)}\n`).join(""));
+
+    for (const shard of ["1/4", "2/4", "3/4"]) expect((await basewarm(["run", "--config", fleet, "--shard", shard])).code).toBe(0);
+    expect(await status("--check", "--max-age", "1h")).toMatchObject({ code: 0, stderr: "" });
+
+    // Four shards become two: only the new count's missing shard is demanded, never the old four.
+    expect((await basewarm(["run", "--config", fleet, "--shard", "1/2"])).code).toBe(0);
+    const halved = await status("--check", "--max-age", "1h");
+    expect([halved.code, halved.stderr]).toEqual([1, `basewarm: ${never("0/2")}\n`]);
+    expect((await basewarm(["run", "--config", fleet, "--shard", "0/2"])).code).toBe(0);
+    expect(await status("--check", "--max-age", "1h")).toMatchObject({ code: 0, stderr: "" });
   });
 });

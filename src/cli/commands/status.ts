@@ -12,7 +12,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
     .requiredOption("--config <file>", "basewarm config file (required)")
     .option("--stale-hours <n>", "a reference is stale when not resolved for this long", "24")
     .option("--json", "print JSON")
-    .option("--check", "exit 1 when the last run of any shard failed, was partial or abandoned (for monitoring)")
+    .option("--check", "exit 1 when the last run of any shard failed, was partial or abandoned, or a shard never ran (for monitoring)")
     .option("--max-age <duration>", "with --check: also when a shard's last run started longer ago than this (e.g. 7h)")
     .action(async (opts: { config: string; staleHours: string; json?: boolean; check?: boolean; maxAge?: string }) => {
       const hours = Number(opts.staleHours);
@@ -20,7 +20,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
       if (!Number.isFinite(hours) || hours <= 0 || hours > MAX_STALE_HOURS) throw new BasewarmError("USAGE", `--stale-hours ${JSON.stringify(opts.staleHours)}: want a positive number of hours, at most ${MAX_STALE_HOURS}`);
       if (opts.maxAge !== undefined && !opts.check) throw new BasewarmError("USAGE", `--max-age ${JSON.stringify(opts.maxAge)} only counts with --check; add --check`);
       const maxAgeMs = opts.maxAge === undefined ? undefined : parseDuration("--max-age", opts.maxAge);
-      const [{ loadConfig }, { openRecordedState }, { stateStatus, healthProblems, runProblems }, { shardName }] = await Promise.all([import("../../config/index.js"), import("../runtime.js"), import("../../run/status.js"), import("../../state/index.js")]);
+      const [{ loadConfig }, { openRecordedState }, { stateStatus, healthProblems, runProblems, neverRanText }, { shardName }] = await Promise.all([import("../../config/index.js"), import("../runtime.js"), import("../../run/status.js"), import("../../state/index.js")]);
       const loaded = loadConfig(opts.config, { env: ctx.env, secrets: false });
       let state;
       try {
@@ -42,9 +42,10 @@ export function registerStatus(program: Command, ctx: CliContext): void {
           ctx.io.stdout(JSON.stringify({ ...status, problems }, null, 2) + "\n");
           return;
         }
-        const { runs, shards, stale } = status;
+        const { runs, shards, neverRan, stale } = status;
         if (runs.length === 0) ctx.io.stdout("no runs recorded yet\n");
         for (const run of runs) ctx.io.stdout(`run ${run.id}  ${run.trigger.padEnd(8)} ${run.outcome.padEnd(9)} shard ${shardName(run.shard).padEnd(5)} ${run.startedAt}${run.endedAt ? ` → ${run.endedAt}` : ""}\n`);
+        for (const shard of neverRan) ctx.io.stdout(`${neverRanText(shard)}\n`);
         for (const { shard, last, failures } of shards) {
           const problems = runProblems(last.summary);
           if (failures.images.length + failures.builds.length + problems.length === 0) continue;
