@@ -9,6 +9,13 @@ export interface ShardStatus {
   shard: string;
   last: RunRow;
   failures: { images: ImageRow[]; builds: BuildRecord[] };
+  /** Images left for a later run at the rate-limit reserve: by design, so not failures. */
+  deferred: DeferredImage[];
+}
+
+export interface DeferredImage extends ImageRow {
+  /** When a run last copied the image or found it unchanged in the mirror; null when never. */
+  lastMirrored: string | null;
 }
 
 export interface StateStatus {
@@ -61,25 +68,40 @@ export async function stateStatus(state: StateStore, options: { staleBefore: Dat
   const lastByShard = watchedRuns(recent);
   const shards: ShardStatus[] = [];
   for (const [shard, last] of [...lastByShard].sort(([a], [b]) => a.localeCompare(b))) {
-    shards.push({ shard, last, failures: await state.failuresOfRun(last.id) });
+    const { images, builds } = await state.failuresOfRun(last.id);
+    const deferred: DeferredImage[] = [];
+    for (const image of images.filter((i) => i.status === "deferred")) {
+      deferred.push({ ...image, lastMirrored: (await state.lastMirrored(image.source, image.target))?.at ?? null });
+    }
+    shards.push({ shard, last, failures: { images: images.filter((i) => i.status !== "deferred"), builds }, deferred });
   }
   return { runs: recent.slice(0, options.runs ?? 10), shards, neverRan: shardsNeverRun(lastByShard), stale: await state.staleRefs(options.staleBefore) };
 }
 
 /**
  * Problems a monitor must see, one line each: a shard whose last run failed, was partial or was
- * abandoned, or is older than `maxAgeMs`; a shard that never ran; no runs at all.
+ * abandoned, or is older than `maxAgeMs`; a shard that never ran; an image deferred whose mirror
+ * copy is older than `staleMs` (or missing); no runs at all.
  */
-export function healthProblems(status: StateStatus, now: Date, maxAgeMs?: number): string[] {
+export function healthProblems(status: StateStatus, now: Date, limits: { staleMs: number; maxAgeMs?: number }): string[] {
   if (status.shards.length === 0) return ["no runs recorded yet"];
+  const { staleMs, maxAgeMs } = limits;
   const problems: string[] = [];
-  for (const { shard, last } of status.shards) {
+  for (const { shard, last, deferred } of status.shards) {
     if (last.outcome === "failed" || last.outcome === "partial" || last.outcome === "abandoned") {
       problems.push(`shard ${shard}: last run ${last.id} ${last.outcome} (started ${last.startedAt})`);
     }
     const age = now.getTime() - Date.parse(last.startedAt);
     if (maxAgeMs !== undefined && age > maxAgeMs) {
       problems.push(`shard ${shard}: last run ${last.id} started ${last.startedAt}, more than ${durationText(maxAgeMs)} ago`);
+    }
+    // A run that defers an image is ok, and a deferral records no resolution; an image deferred
+    // run after run (the budget never lasts to reach it) would otherwise go unnoticed for good.
+    for (const image of deferred) {
+      if (image.lastMirrored === null) problems.push(`shard ${shard}: image ${image.source} deferred (rate limit), never mirrored`);
+      else if (now.getTime() - Date.parse(image.lastMirrored) > staleMs) {
+        problems.push(`shard ${shard}: image ${image.source} deferred (rate limit), last mirrored ${image.lastMirrored}, more than ${durationText(staleMs)} ago`);
+      }
     }
   }
   for (const shard of status.neverRan) problems.push(neverRanText(shard));

@@ -5,10 +5,13 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { makeImage, makeLayer, pushImage } from "../../testkit/index.js";
 import { basewarm, jsonOf, workspace } from "../helpers/cli.js";
+import { useFaultProxies } from "../helpers/fault-proxy.js";
+import { useRegistry } from "../helpers/registries.js";
 
 interface StatusJson {
-  shards: { shard: string; last: { id: number; outcome: string } }[];
+  shards: { shard: string; last: { id: number; outcome: string }; failures: { images: unknown[] }; deferred: { source: string; lastMirrored: string | null }[] }[];
   problems: string[];
 }
 
@@ -98,5 +101,52 @@ describe("status", () => {
     expect([halved.code, halved.stderr]).toEqual([1, `basewarm: ${never("0/2")}\n`]);
     expect((await basewarm(["run", "--config", fleet, "--shard", "0/2"])).code).toBe(0);
     expect(await status("--check", "--max-age", "1h")).toMatchObject({ code: 0, stderr: "" });
+  });
+});
+
+describe("status of images deferred at the rate-limit reserve", () => {
+  const upstream = useRegistry();
+  const mirror = useRegistry();
+  const faultProxy = useFaultProxies();
+
+  it("lists them apart from failures, and --check counts one not mirrored within --stale-hours", async () => {
+    for (const repo of ["r/a", "r/b", "r/c"]) await pushImage(upstream().url, repo, makeImage({ seed: repo, layers: [makeLayer(repo, 1000)] }), "v1");
+    // Docker Hub's budget headers, as a registry in front of the real one sends them.
+    const proxy = await faultProxy(upstream());
+    const ref = (name: string) => `${proxy.host}/r/${name}:v1`;
+    const dir = workspace({});
+    const config = join(dir, "basewarm.yaml");
+    // One image at a time: the first one's answer sets the budget, the ones after it are deferred.
+    const configure = (names: string[]) => writeFileSync(config, `target: { registry: "${mirror().host}" }\nstate: s.db\nconcurrency: { images: 1 }\nimages:\n${names.map((n) => `  - ${ref(n)}\n`).join("")}`);
+    const status = async (...extra: string[]) => basewarm(["status", "--config", config, ...extra]);
+
+    configure(["a", "b"]);
+    expect((await basewarm(["run", "--config", config])).code).toBe(0);
+    proxy.setRules([{ path: /\/manifests\//, fault: { kind: "rate-limit", limit: 100, remaining: () => 5 }, times: Infinity }]);
+    const deferring = await basewarm(["run", "--config", config]);
+    expect([deferring.code, deferring.stdout]).toEqual([0, expect.stringMatching(/1 unchanged, 0 failed, 1 deferred/)]);
+
+    // Deferred by design: the run is ok, and status names the image apart from failures.
+    const plain = await status();
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).not.toContain("failures in run");
+    const json = jsonOf<StatusJson>(await status("--json"));
+    const lastMirrored = json.shards[0]?.deferred[0]?.lastMirrored ?? "";
+    expect(lastMirrored).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
+    expect(json.shards.map((s) => [s.shard, s.last.outcome, s.failures.images, s.deferred.map((d) => d.source)])).toEqual([["all", "ok", [], [ref("b")]]]);
+    expect(plain.stdout).toContain(`deferred (rate limit) in run 2 (shard all), tried again next run:\n  image ${ref("b")}: last mirrored ${lastMirrored}\n`);
+    expect(await status("--check", "--max-age", "1h")).toMatchObject({ code: 0, stderr: "" });
+
+    // Deferred for longer than the stale limit: --check says so, though every run was ok.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const overdue = await status("--check", "--stale-hours", "0.0003");
+    expect([overdue.code, overdue.stderr]).toEqual([1, `basewarm: shard all: image ${ref("b")} deferred (rate limit), last mirrored ${lastMirrored}, more than 1 s ago\n`]);
+
+    // An image deferred since it was configured was never mirrored at all.
+    configure(["a", "c"]);
+    expect((await basewarm(["run", "--config", config])).code).toBe(0);
+    const never = await status("--check");
+    expect([never.code, never.stderr]).toEqual([1, `basewarm: shard all: image ${ref("c")} deferred (rate limit), never mirrored\n`]);
+    expect((await status()).stdout).toContain(`deferred (rate limit) in run 3 (shard all), tried again next run:\n  image ${ref("c")}: never mirrored\n`);
   });
 });

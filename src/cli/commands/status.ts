@@ -33,8 +33,10 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         return;
       }
       try {
-        const status = await stateStatus(state, { staleBefore: new Date(Date.now() - hours * 3600_000) });
-        const problems = healthProblems(status, new Date(), maxAgeMs);
+        const now = new Date();
+        const staleMs = hours * 3600_000;
+        const status = await stateStatus(state, { staleBefore: new Date(now.getTime() - staleMs) });
+        const problems = healthProblems(status, now, { staleMs, ...(maxAgeMs === undefined ? {} : { maxAgeMs }) });
         // Without --check only failed work counts; --check also counts abandoned, too old and never run.
         const failedWork = status.shards.some((s) => s.last.outcome === "failed" || s.last.outcome === "partial");
         ctx.setExit(opts.check ? (problems.length > 0 ? 1 : 0) : failedWork ? 1 : 0);
@@ -53,6 +55,11 @@ export function registerStatus(program: Command, ctx: CliContext): void {
           for (const image of failures.images) ctx.io.stdout(`  image ${image.source}: ${image.error ?? image.status}\n`);
           for (const build of failures.builds) ctx.io.stdout(`  build ${build.entry}: ${build.reason}\n`);
           for (const problem of problems) ctx.io.stdout(`  ${problem}\n`);
+        }
+        for (const { shard, last, deferred } of shards) {
+          if (deferred.length === 0) continue;
+          ctx.io.stdout(`deferred (rate limit) in run ${last.id} (shard ${shard}), tried again next run:\n`);
+          for (const image of deferred) ctx.io.stdout(`  image ${image.source}: ${image.lastMirrored === null ? "never mirrored" : `last mirrored ${image.lastMirrored}`}\n`);
         }
         if (stale.length > 0) {
           ctx.io.stdout(`stale (not resolved in ${hours} h):\n`);
