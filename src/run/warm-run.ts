@@ -50,15 +50,21 @@ function shardOf(key: string, count: number): number {
   return createHash("sha256").update(key).digest().readUInt32BE(0) % count;
 }
 
-/** Keep only this shard's entries and images; an image used by several shards goes to its own hash. */
+/**
+ * Keep only this shard's entries, images and problems; an image used by several shards goes to its
+ * own hash. A problem goes with its entry (a broken entry is in no shard's entries, but its name
+ * still hashes to one), a catalog-wide one by where it is in the config: each is reported once
+ * across the fleet, by one shard, not by every shard of an Indexed Job.
+ */
 export function shardCatalog(catalog: Catalog, shard: { index: number; count: number }): Catalog {
   const entries = catalog.entries.filter((e) => shardOf(`entry:${e.name}`, shard.count) === shard.index);
+  const problems = catalog.problems.filter((p) => shardOf(p.entry === undefined ? `problem:${p.origin}` : `entry:${p.entry}`, shard.count) === shard.index);
   const images = new Map([...catalog.images].filter(([key, need]) => {
     const usedBy = need.sites.flatMap((s) => (s.kind === "dockerfile" ? [s.entry] : []));
     if (usedBy.some((name) => entries.some((e) => e.name === name))) return true;
     return usedBy.length === 0 && shardOf(`image:${key}`, shard.count) === shard.index;
   }));
-  return { ...catalog, entries, images };
+  return { ...catalog, entries, images, problems };
 }
 
 export async function warmRun(options: WarmRunOptions): Promise<RunReport> {

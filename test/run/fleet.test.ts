@@ -79,4 +79,29 @@ describe("four shards at once over one state", () => {
       expect(status.problems).toEqual([expect.stringMatching(new RegExp(`^shard ${failedShards[0]}/4: last run \\d+ ${outcome}`))]);
     });
   }
+
+  it("a catalog problem is reported by the one shard that owns it, not by all four", async () => {
+    // Two entries that work, one whose Dockerfile is invalid (an entry's problem) and a pattern that
+    // matches nothing (the catalog's): each problem must show once across the fleet, in one shard.
+    const dir = workspace({
+      "basewarm.yaml": [
+        `target: { registry: "${mirror().host}", prefix: problems }`,
+        "state: state.db",
+        "catalog:",
+        "  - dockerfile: 'apps/*/Dockerfile'",
+        "  - dockerfile: 'nowhere/*/Dockerfile'",
+      ].join("\n"),
+      "apps/one/Dockerfile": `FROM ${upstream().host}/fleet/img0:1\n`,
+      "apps/two/Dockerfile": `FROM ${upstream().host}/fleet/img1:1\n`,
+      "apps/broken/Dockerfile": "FROM Upper/Case:1\n",
+    });
+    const config = join(dir, "basewarm.yaml");
+    const runs = await Promise.all([0, 1, 2, 3].map((i) => basewarm(["run", "--config", config, "--shard", `${i}/4`, "--json"])));
+    const reports = runs.map((run) => jsonOf<{ problems: { message: string }[] }>(run));
+    const reported = reports.flatMap((r) => r.problems.map((p) => p.message));
+    expect(reported).toHaveLength(2);
+    expect(reported).toEqual(expect.arrayContaining([expect.stringMatching(/broken\/Dockerfile/), expect.stringMatching(/no file matches "nowhere/)]));
+    // Exactly the shards that reported a problem failed; the others ran clean.
+    for (const [i, run] of runs.entries()) expect(run.code, run.stderr).toBe(reports[i]!.problems.length > 0 ? 1 : 0);
+  });
 });
