@@ -46,7 +46,8 @@ export function formatPlan(plan: Plan): string {
       : row.outOfDate !== undefined ? `OUT OF DATE (${row.outOfDate})` : "NOT mirrored";
     const digest = typeof row.upstreamDigest === "string" ? row.upstreamDigest.slice(0, 19) : "";
     const sites = row.usedBy.map((s) => (s.kind === "dockerfile" ? `${s.file}:${s.line}` : s.origin)).join(", ");
-    lines.push(`${row.ref}  ${digest}  ${state}`, `    → ${row.mirror}`, `    used by ${sites}`);
+    // Offline, the digest and state are unknown: no trailing blanks for them.
+    lines.push([row.ref, digest, state].filter(Boolean).join("  "), `    → ${row.mirror}`, `    used by ${sites}`);
   }
   return lines.length ? lines.join("\n") + "\n" : "";
 }

@@ -24,6 +24,13 @@ describe("basewarm CLI", () => {
     ]);
   });
 
+  it("refs of a Dockerfile that pulls nothing says so on stderr, and prints no list", async () => {
+    const dir = workspace({ Dockerfile: "FROM scratch\nCOPY app /app\n" });
+    const run = await basewarm(["refs", join(dir, "Dockerfile")]);
+    expect([run.code, run.stdout, run.stderr]).toEqual([0, "", `basewarm: ${join(dir, "Dockerfile")} pulls no image (only FROM scratch, or stages built here)\n`]);
+    expect(jsonOf(await basewarm(["refs", join(dir, "Dockerfile"), "--json"]))).toEqual([]);
+  });
+
   it("refs --build-arg NAME takes the value from the environment, as docker build does, and passes nothing when unset", async () => {
     const dir = workspace({ Dockerfile: "ARG V=3.20\nFROM alpine:${V}\n" });
     const refsWith = async (env: Record<string, string>) => jsonOf<{ ref: string }[]>(await basewarm(["refs", join(dir, "Dockerfile"), "--json", "--build-arg", "V"], { env })).map((u) => u.ref);

@@ -20,6 +20,10 @@ describe("plan as text", () => {
     expect(text(row({ mirrored: false, mirrorDigest: FILTERED, outOfDate: `mirror holds ${FILTERED}, upstream is at ${UP}` }))).toMatch(new RegExp(` OUT OF DATE \\(mirror holds ${FILTERED}, upstream is at ${UP}\\)$`));
     expect(text(row({ error: "HEAD failed" }))).toMatch(/ error: HEAD failed$/);
   });
+
+  it("offline (digest and state unknown) ends the reference's line with the reference", () => {
+    expect(formatPlan({ images: [{ ref: "docker.io/library/alpine:3", mirror: "m.example/a", platforms: [], usedBy: [] }], entries: [], problems: [] }).split("\n")[0]).toBe("docker.io/library/alpine:3");
+  });
 });
 
 describe("mirror report as text", () => {

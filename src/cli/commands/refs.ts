@@ -37,6 +37,8 @@ export function registerRefs(program: Command, ctx: CliContext): void {
         ctx.io.stdout(JSON.stringify(uses.map(useJson), null, 2) + "\n");
         return;
       }
+      // Said on stderr, so stdout stays the list (empty) a script reads.
+      if (uses.length === 0) ctx.io.stderr(`basewarm: ${path} pulls no image (only FROM scratch, or stages built here)\n`);
       for (const use of uses) {
         const where = [`line ${use.line}`, use.stage === undefined ? "" : `stage ${use.stage}`, use.platform === undefined ? "" : `platform ${use.platform}`].filter(Boolean).join(", ");
         ctx.io.stdout(`${use.kind.padEnd(10)} ${use.normalized}  (${where})\n`);

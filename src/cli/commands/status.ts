@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { BasewarmError, errorMessage, isBasewarmError } from "../../errors.js";
 import { parseDuration } from "../args.js";
 import type { CliContext } from "../context.js";
@@ -10,7 +10,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
     .command("status")
     .description("the last runs, what failed, and which references were not resolved recently; exits 1 when a shard's last run failed or was partial")
     .requiredOption("--config <file>", "basewarm config file (required)")
-    .option("--stale-hours <n>", "a reference is stale when not resolved for this long", "24")
+    .addOption(new Option("--stale-hours <n>", "a reference is stale when not resolved for this long").default("24", "24 h"))
     .option("--json", "print JSON")
     .option("--check", "exit 1 when the last run of any shard failed, was partial or abandoned, or a shard never ran (for monitoring)")
     .option("--max-age <duration>", "with --check: also when a shard's last run started longer ago than this (e.g. 7h)")
