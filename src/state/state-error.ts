@@ -12,7 +12,6 @@ function sqliteHint(code: string): string | undefined {
   if (code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_CANTOPEN") || code.startsWith("SQLITE_PERM") || code.startsWith("SQLITE_AUTH")) {
     return "check that the file and its directory exist and are writable by this user";
   }
-  if (code === "SQLITE_NOTADB") return "it is not a SQLite database; move it away or point state: at another file";
   if (code.startsWith("SQLITE_CORRUPT")) return "the file is damaged; restore it from a backup or move it away to start afresh";
   if (code.startsWith("SQLITE_FULL") || code.startsWith("SQLITE_IOERR")) return "check free space and the health of the disk";
   return undefined;
@@ -36,6 +35,8 @@ export function stateError(label: string, what: string, err: unknown): BasewarmE
   const code = typeof (err as { code?: unknown } | null)?.code === "string" ? (err as { code: string }).code : "";
   const raw = err instanceof Error ? err.message : String(err);
   const detail = (raw.split("\n")[0] ?? raw).trim() || code || "unknown error";
+  // The config points at some other file: the user's to fix (exit 2), like a directory there.
+  if (code === "SQLITE_NOTADB") return new BasewarmError("CONFIG_INVALID", `${label} is not a SQLite database; move it away or point state: at another file`, { cause: err });
   const hint = code.startsWith("SQLITE_") ? sqliteHint(code) : postgresHint(code, detail);
   return new BasewarmError("STATE_ERROR", `${label}: cannot ${what}: ${detail}${hint === undefined ? "" : `; ${hint}`}`, { cause: err });
 }

@@ -24,6 +24,15 @@ describe("basewarm CLI", () => {
     ]);
   });
 
+  it("a state: that names some other file is refused in one line, exit 2, by readers and writers alike, and left as it was", async () => {
+    const notes = "my notes, not a database\n".repeat(100);
+    const dir = workspace({ "notes.txt": notes, "basewarm.yaml": "target: { registry: 127.0.0.1:5999 }\nstate: notes.txt\nimages: [alpine:3.20]\n" });
+    for (const command of ["status", "history", "mirror"]) {
+      expectOneLineError(await basewarm([command, "--config", join(dir, "basewarm.yaml")]), /state file .*notes\.txt is not a SQLite database; move it away or point state: at another file/, 2);
+    }
+    expect(readFileSync(join(dir, "notes.txt"), "utf8")).toBe(notes);
+  });
+
   it("refs of a Dockerfile that pulls nothing says so on stderr, and prints no list", async () => {
     const dir = workspace({ Dockerfile: "FROM scratch\nCOPY app /app\n" });
     const run = await basewarm(["refs", join(dir, "Dockerfile")]);

@@ -168,8 +168,8 @@ describe("state migrations", () => {
     const path = tempStatePath();
     const garbage = "this is not a database, it is someone's notes\n".repeat(200);
     writeFileSync(path, garbage);
-    const err = await stateErrorOf(() => StateStore.open({ path }));
-    expect(err.message).toMatch(new RegExp(`^state file ${path}: cannot prepare it: file is not a database; it is not a SQLite database; move it away`));
+    const err = await configErrorOf(() => StateStore.open({ path }));
+    expect(err.message).toBe(`state file ${path} is not a SQLite database; move it away or point state: at another file`);
     expect(readFileSync(path, "utf8")).toBe(garbage);
   });
 });
