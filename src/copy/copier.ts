@@ -11,6 +11,7 @@ import type { Reference } from "../reference/index.js";
 import { MEDIA_TYPES, parseManifest, type BlobDescriptor, type Descriptor, type Platform } from "../oci/index.js";
 import type { Manifest, RegistryClient, RepositoryRef } from "../registry/index.js";
 import { referenceIn, repositoryOf } from "../registry/index.js";
+import { transferGaveUp } from "./give-up.js";
 import { holdsFilteredCopy, indexForPlatforms, type ReducedIndex } from "./platforms.js";
 import { checkDestinationDigest } from "./destination-digest.js";
 import { manifestIfAny } from "./mirror-copy.js";
@@ -444,9 +445,7 @@ export class Copier {
           this.checkStopped();
           const retryable = isBasewarmError(err) ? err.retryable : true;
           this.logger.debug({ blob: blob.digest, attempt, sent, error: errorMessage(err) }, "blob transfer failed");
-          if (!retryable || attempt >= this.blobAttempts) {
-            throw isBasewarmError(err) ? err : new BasewarmError("NETWORK_ERROR", `blob ${label(sourceRepo, blob.digest)}: ${errorMessage(err)}`, { cause: err });
-          }
+          if (!retryable || attempt >= this.blobAttempts) throw transferGaveUp(err, retryable ? attempt : 1, `blob ${label(sourceRepo, blob.digest)}`);
         }
       }
     });

@@ -13,6 +13,7 @@ import { addStats, newResult, newStats, type CopyResult, type ProgressEvent } fr
 import type { ImageSource, ImageTarget, ManifestBytes } from "./ends.js";
 import { indexForPlatforms } from "./platforms.js";
 import { checkDestinationDigest } from "./destination-digest.js";
+import { transferGaveUp } from "./give-up.js";
 import { DigestVerifier } from "./verify-stream.js";
 
 /** Indexes nested deeper than this are no image anyone builds: refused rather than followed. */
@@ -182,7 +183,7 @@ class Walk {
         this.checkStopped();
         const retryable = isBasewarmError(err) ? err.retryable : true;
         (this.options.logger ?? silentLogger).debug({ blob: blob.digest, attempt, error: errorMessage(err) }, "blob transfer failed");
-        if (!retryable || attempt >= attempts) throw err;
+        if (!retryable || attempt >= attempts) throw transferGaveUp(err, retryable ? attempt : 1, `blob ${source.name}@${blob.digest}`);
       }
     }
   }

@@ -119,6 +119,15 @@ describe("copy under injected faults (fault proxy in front of a real registry)",
     await client.close();
   });
 
+  it("says how many whole transfers it tried when a blob arrives cut short every time", async () => {
+    const layer = images["f/one"]!.blobs[2]!.digest; // the layer only f/one has
+    const run = await copyThrough([{ method: "GET", path: new RegExp(`/blobs/${layer}`), fault: { kind: "truncate", keepBytes: 100 }, times: Infinity }]);
+    expect(run.results[0]!.status).toBe("failed");
+    expect(run.results[0]!.error, run.results[0]!.error).toMatch(/ \(gave up after 3 attempts\)$/);
+    expect(proxy.injected["truncate"]).toBeGreaterThanOrEqual(3);
+    expect(run.results.slice(1).map((r) => r.status)).toEqual(["copied", "copied"]);
+  });
+
   it("gives up on a permanently failing registry after a bounded number of attempts", async () => {
     const before = proxy.stats.requests;
     const run = await copyThrough([{ path: /./, fault: { kind: "status", status: 503 }, times: Infinity }], { retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 } });
