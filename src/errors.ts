@@ -7,6 +7,8 @@ export type ErrorCode =
   | "CONFIG_INVALID"
   | "DOCKERFILE_INVALID"
   | "FILE_NOT_FOUND"
+  /** The state names a place nothing has recorded in yet (no file, no tables): readers tell it from a missing secret. */
+  | "STATE_EMPTY"
   | "FILE_UNREADABLE"
   | "FILE_UNWRITABLE"
   | "LAYOUT_INVALID"
@@ -55,7 +57,7 @@ export function errorMessage(err: unknown): string {
 export const EXIT = { ok: 0, failed: 1, usage: 2, locked: 3 } as const;
 
 /** Codes a user causes with their input (config, arguments, files): exit 2, nothing was attempted. */
-const USER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set(["CONFIG_INVALID", "USAGE", "REF_INVALID", "DOCKERFILE_INVALID", "FILE_NOT_FOUND", "FILE_UNREADABLE", "FILE_UNWRITABLE", "LAYOUT_INVALID"]);
+const USER_ERROR_CODES: ReadonlySet<ErrorCode> = new Set(["CONFIG_INVALID", "USAGE", "REF_INVALID", "DOCKERFILE_INVALID", "FILE_NOT_FOUND", "STATE_EMPTY", "FILE_UNREADABLE", "FILE_UNWRITABLE", "LAYOUT_INVALID"]);
 
 /** The process exit status for an error that ended a command. */
 export function exitCodeFor(err: unknown): number {

@@ -71,14 +71,14 @@ export function openState(loaded: LoadedConfig, env: Env): Promise<StateStore> {
  * The state for a command that only reads it (status, history): a SQLite file that does not exist
  * is refused rather than created, so a mistyped `state:` does not pass for "no runs yet".
  */
-export function openRecordedState(loaded: LoadedConfig, env: Env): Promise<StateStore> {
+export async function openRecordedState(loaded: LoadedConfig, env: Env): Promise<StateStore> {
   const file = stateFile(loaded);
   if (file !== undefined && !existsSync(file)) {
-    throw new BasewarmError("FILE_NOT_FOUND", `state file ${file} does not exist: no run or mirror has recorded anything there yet; check state: in ${loaded.path}`);
+    throw new BasewarmError("STATE_EMPTY", `state file ${file} does not exist: no run or mirror has recorded anything there yet; check state: in ${loaded.path}`);
   }
   return openStateStore(loaded.config.state, { baseDir: loaded.dir, env, mustExist: true, readOnly: true }).catch((err: unknown) => {
     // The database's own message plus where the setting is, as for a missing file.
-    if (isBasewarmError(err, "FILE_NOT_FOUND")) throw new BasewarmError("FILE_NOT_FOUND", `${err.message}; check state: in ${loaded.path}`);
+    if (isBasewarmError(err, "STATE_EMPTY")) throw new BasewarmError("STATE_EMPTY", `${err.message}; check state: in ${loaded.path}`);
     throw err;
   });
 }

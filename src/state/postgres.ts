@@ -93,7 +93,7 @@ export class PostgresStateStore implements StateStore {
           if (options.mustExist) {
             const found = await client.query<{ present: boolean }>(`SELECT to_regclass('${PG_SCHEMA}.schema_migrations') IS NOT NULL AS present`);
             if (found.rows[0]?.present !== true) {
-              throw new BasewarmError("FILE_NOT_FOUND", `${location.label} holds no basewarm state: no run or mirror has recorded anything there yet`);
+              throw new BasewarmError("STATE_EMPTY", `${location.label} holds no basewarm state: no run or mirror has recorded anything there yet`);
             }
           }
           await applyPgMigrations(client, location.label);

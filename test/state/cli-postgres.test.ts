@@ -31,6 +31,7 @@ describe("basewarm on a PostgreSQL state", () => {
         "images:",
         ...names.map((n) => `  - ${upstream().host}/lib/${n}:1`),
       ].join("\n"),
+      Dockerfile: `FROM ${upstream().host}/lib/a:1\n`,
     });
     const config = join(dir, "basewarm.yaml");
     const env = { PGPASSWORD: password };
@@ -42,6 +43,15 @@ describe("basewarm on a PostgreSQL state", () => {
       expect([empty.code, empty.stderr]).toEqual([2, `basewarm: state database ${url} holds no basewarm state: no run or mirror has recorded anything there yet; check state: in ${config}\n`]);
     }
     expect((await basewarm(["status", "--config", config, "--check"], { env })).code).toBe(1);
+    // A password file that is not there is the operator's setup, not an empty state: status --check
+    // must not call it "never ran", nor rewrite print the Dockerfile unpinned as if nothing was recorded.
+    const noSecret = { PGPASSWORD_FILE: join(dir, "absent-secret") };
+    const secretMissing = new RegExp(`^basewarm: state database ${url}: cannot read the password file PGPASSWORD_FILE=.*absent-secret: it does not exist; mount the secret there or fix the variable\n$`);
+    for (const args of [["status", "--config", config, "--check"], ["rewrite", join(dir, "Dockerfile"), "--config", config]]) {
+      const refused = await basewarm(args, { env: noSecret });
+      expect([refused.code, refused.stdout]).toEqual([2, ""]);
+      expect(refused.stderr).toMatch(secretMissing);
+    }
     const probe = new pg.Client({ host: server.dir, port: server.port, user: "postgres", database: url.slice(url.lastIndexOf("/") + 1) });
     await probe.connect();
     try {

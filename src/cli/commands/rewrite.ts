@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { collect, parseBuildArgs } from "../args.js";
 import type { CliContext } from "../context.js";
@@ -28,9 +27,8 @@ export function registerRewrite(program: Command, ctx: CliContext): void {
       });
       // Read what the state recorded, if there is a state yet: previewing must not create one, nor
       // need to write it (a read-only mount is opened read-only).
-      const file = runtime.stateFile(loaded);
-      const state = file !== undefined && !existsSync(file) ? undefined : await runtime.openRecordedState(loaded, ctx.env).catch((err: unknown) => {
-        if (isBasewarmError(err, "FILE_NOT_FOUND")) return undefined; // a database nothing has recorded in yet
+      const state = await runtime.openRecordedState(loaded, ctx.env).catch((err: unknown) => {
+        if (isBasewarmError(err, "STATE_EMPTY")) return undefined; // no file, or a database nothing has recorded in yet
         throw err;
       });
       const client = opts.resolve ? runtime.clientFor(loaded, ctx.env, await ctx.logger(loaded.config.log.level, { human: true })) : undefined;

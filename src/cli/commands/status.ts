@@ -27,7 +27,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         state = await openRecordedState(loaded, ctx.env);
       } catch (err) {
         // For a monitor, a state nothing has written yet is "never ran" (1), like an empty one.
-        if (!opts.check || !isBasewarmError(err, "FILE_NOT_FOUND")) throw err;
+        if (!opts.check || !isBasewarmError(err, "STATE_EMPTY")) throw err;
         ctx.io.stderr(`basewarm: ${errorMessage(err)}\n`);
         ctx.setExit(1);
         return;
