@@ -21,7 +21,7 @@ export async function makeDirs(dir: string): Promise<void> {
 }
 
 /** Whether something is at `path`; a level that cannot be looked at counts as missing, and its mkdir says why. */
-async function exists(path: string): Promise<boolean> {
+export async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 

@@ -17,7 +17,7 @@ import { BasewarmError, isBasewarmError } from "../errors.js";
 import { openProblem, readRegularFile } from "../files/index.js";
 import { MANIFEST_SIZE_LIMIT, MEDIA_TYPES, type Descriptor } from "../oci/index.js";
 import { digestAlgorithm, digestOf, isDigest } from "../reference/index.js";
-import { makeDirs, writeProblem } from "./directories.js";
+import { exists, makeDirs, writeProblem } from "./directories.js";
 import { INDEX_LOCK_WAIT_MS, withIndexLock } from "./index-lock.js";
 import { isTempName, sweepDeadTemps, tempPath } from "./leftovers.js";
 import { formatLayoutName } from "./name.js";
@@ -259,20 +259,22 @@ export class OciLayout {
     // The write loop below reports the stream's failure; one before it starts reading must not go unhandled.
     if (!Buffer.isBuffer(content)) content.on("error", () => undefined);
     await this.create();
-    await this.writing(() => makeDirs(dirname(path)));
-    await this.writing(() => this.land(path, Buffer.isBuffer(content) ? [content] : content, {
-      onChunk: (chunk) => {
-        size += chunk.length;
-        if (size > blob.size) throw refuse(`more than the ${blob.size} bytes its descriptor declares`);
-        hash?.update(chunk);
-      },
-      check: () => {
-        if (size !== blob.size) throw refuse(`${size} bytes, its descriptor declares ${blob.size}`);
-        if (hash === undefined) return;
-        const actual = `${algorithm}:${hash.digest("hex")}`;
-        if (actual !== blob.digest) throw refuse(`the content hashes to ${actual}`);
-      },
-    }));
+    await this.writing(async () => {
+      await makeDirs(dirname(path));
+      await this.land(path, Buffer.isBuffer(content) ? [content] : content, {
+        onChunk: (chunk) => {
+          size += chunk.length;
+          if (size > blob.size) throw refuse(`more than the ${blob.size} bytes its descriptor declares`);
+          hash?.update(chunk);
+        },
+        check: () => {
+          if (size !== blob.size) throw refuse(`${size} bytes, its descriptor declares ${blob.size}`);
+          if (hash === undefined) return;
+          const actual = `${algorithm}:${hash.digest("hex")}`;
+          if (actual !== blob.digest) throw refuse(`the content hashes to ${actual}`);
+        },
+      });
+    });
   }
 
   /**
@@ -312,9 +314,8 @@ export class OciLayout {
     this.created ??= this.writing(async () => {
       await makeDirs(this.dir);
       await sweepDeadTemps(this.dir);
-      const missing = async (name: string) => !(await stat(join(this.dir, name)).then(() => true, () => false));
       const initial = async (name: string, content: unknown) => {
-        if (await missing(name)) await this.land(join(this.dir, name), [Buffer.from(JSON.stringify(content))], { clobber: false });
+        if (!(await exists(join(this.dir, name)))) await this.land(join(this.dir, name), [Buffer.from(JSON.stringify(content))], { clobber: false });
       };
       // The marker first: another copy opening the directory meanwhile finds a layout, or nothing
       // but temp files, never a directory it must refuse.
