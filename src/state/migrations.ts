@@ -127,10 +127,7 @@ function userVersion(db: Database.Database): number {
   return db.pragma("user_version", { simple: true }) as number;
 }
 
-/**
- * Bring the schema to `migrations.length`, all steps in one transaction: a crash or a failing step
- * leaves the file at its old version. Refuses a file written by a newer basewarm.
- */
+/** A file written by a newer basewarm is refused: its schema cannot be read safely. */
 function refuseNewer(path: string, current: number, target: number): void {
   if (current > target) {
     throw new BasewarmError(
@@ -150,6 +147,10 @@ export function checkSchemaVersion(db: Database.Database, path: string, migratio
   }
 }
 
+/**
+ * Bring the schema to `migrations.length`, all steps in one transaction: a crash or a failing step
+ * leaves the file at its old version. Refuses a file written by a newer basewarm.
+ */
 export function applyMigrations(db: Database.Database, path: string, migrations: readonly string[] = MIGRATIONS): void {
   const target = migrations.length;
   const seen = userVersion(db);
