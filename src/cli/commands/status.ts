@@ -12,7 +12,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
     .requiredOption("--config <file>", "basewarm config file (required)")
     .addOption(new Option("--stale-hours <n>", "a reference is stale when not resolved for this long").default("24", "24 h"))
     .option("--json", "print JSON")
-    .option("--check", "exit 1 when the last run of any shard failed, was partial or abandoned, or a shard never ran (for monitoring)")
+    .option("--check", "exit 1 when the last run of any shard failed, was partial or abandoned, a shard never ran, or an image deferred at the rate-limit reserve was not mirrored within --stale-hours (for monitoring)")
     .option("--max-age <duration>", "with --check: also when a shard's last run started longer ago than this (e.g. 7h)")
     .action(async (opts: { config: string; staleHours: string; json?: boolean; check?: boolean; maxAge?: string }) => {
       const hours = Number(opts.staleHours);
